@@ -1,0 +1,211 @@
+// Every change of cluster state is one of these commands, committed to the log and applied by
+// control-plane/state-machine.ts on every controller alike. A command carries everything its
+// application needs that is not already in the state: generated ids are filled in by the proposer,
+// and the log entry carries the proposer's clock. Commands are plain JSON (int64 offsets as decimal
+// strings) because they are stored in the log and sent between controllers.
+import { z } from 'zod';
+import type { PartitionRecord, TopicRecord } from '../shared/cluster-metadata.ts';
+import { ErrorCode } from '../shared/kafka-errors.ts';
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+const NodeIdField = z.number().int().min(0).max(INT32_MAX);
+const EpochField = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
+const PartitionField = z.number().int().min(0).max(INT32_MAX);
+
+/** An int64 in decimal, as offsets travel in JSON. */
+export const Int64String = z
+  .string()
+  .regex(/^-?\d{1,19}$/, 'must be a decimal integer')
+  .refine((text) => BigInt(text) >= INT64_MIN && BigInt(text) <= INT64_MAX, 'must fit in 64 bits');
+
+const TopicPartition = z.strictObject({ topic: z.string(), partition: PartitionField });
+
+export const OffsetCommitEntry = z.strictObject({
+  topic: z.string(),
+  partition: PartitionField,
+  offset: Int64String,
+  leaderEpoch: EpochField,
+  metadata: z.string(),
+});
+export type OffsetCommitEntry = z.infer<typeof OffsetCommitEntry>;
+
+/** The data node whose group coordinator sends a commit; refused once it is no longer current. */
+export const CoordinatorRef = z.strictObject({ nodeId: NodeIdField, brokerEpoch: EpochField });
+
+export const GroupCommit = z.strictObject({
+  groupId: z.string(),
+  coordinator: CoordinatorRef.nullable(),
+  offsets: z.array(OffsetCommitEntry),
+});
+export type GroupCommit = z.infer<typeof GroupCommit>;
+
+export const Command = z.discriminatedUnion('type', [
+  /** Sets the cluster id once; a different id later is refused. */
+  z.strictObject({ type: z.literal('initCluster'), clusterId: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('registerDataNode'),
+    nodeId: NodeIdField,
+    host: z.string().min(1),
+    kafkaPort: z.number().int().min(1).max(65535),
+    rack: z.string().min(1).nullable(),
+    incarnationId: z.string().min(1),
+  }),
+  /** The leader controller decided the node missed its heartbeats. */
+  z.strictObject({
+    type: z.literal('fenceDataNode'),
+    nodeId: NodeIdField,
+    brokerEpoch: EpochField,
+  }),
+  /** A fenced node heartbeats again under the same registration. */
+  z.strictObject({
+    type: z.literal('unfenceDataNode'),
+    nodeId: NodeIdField,
+    brokerEpoch: EpochField,
+  }),
+  z.strictObject({
+    type: z.literal('createTopic'),
+    name: z.string(),
+    topicId: z.uuid(),
+    partitions: z.number().int(),
+    replicationFactor: z.number().int(),
+    /** As the client sent them; validated when applied. */
+    configs: z.record(z.string(), z.string()),
+  }),
+  /** Grows a topic to `count` partitions in total. */
+  z.strictObject({
+    type: z.literal('createPartitions'),
+    topic: z.string(),
+    count: z.number().int(),
+  }),
+  z.strictObject({ type: z.literal('deleteTopic'), name: z.string() }),
+  /** A partition leader changes its ISR (Kafka's AlterPartition), fenced by the epochs it knows. */
+  z.strictObject({
+    type: z.literal('changeIsr'),
+    topic: z.string(),
+    partition: PartitionField,
+    nodeId: NodeIdField,
+    brokerEpoch: EpochField,
+    leaderEpoch: EpochField,
+    partitionEpoch: EpochField,
+    isr: z.array(NodeIdField),
+  }),
+  /** Preferred: move leadership back to the first replica. Unclean: lead leaderless partitions. */
+  z.strictObject({
+    type: z.literal('electLeaders'),
+    election: z.enum(['preferred', 'unclean']),
+    /** Null for every partition of every topic. */
+    partitions: z.array(TopicPartition).nullable(),
+  }),
+  /** Commits of several requests batched together; applied in order, later ones winning. */
+  z.strictObject({ type: z.literal('commitOffsets'), commits: z.array(GroupCommit).min(1) }),
+  /** Null topics deletes every committed offset of the group. */
+  z.strictObject({
+    type: z.literal('deleteGroupOffsets'),
+    groupId: z.string(),
+    topics: z.array(z.string()).nullable(),
+  }),
+]);
+export type Command = z.infer<typeof Command>;
+export type CommandType = Command['type'];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+/** Kafka error codes the controller answers with that shared/kafka-errors.ts does not list. */
+export const ControllerErrorCode = {
+  STALE_BROKER_EPOCH: 77,
+  ELIGIBLE_LEADERS_NOT_AVAILABLE: 83,
+  ELECTION_NOT_NEEDED: 84,
+  INCONSISTENT_CLUSTER_ID: 104,
+  INELIGIBLE_REPLICA: 107,
+  INVALID_UPDATE_VERSION: 108,
+} as const;
+
+/** Why a command was refused; each reason has one Kafka error code. */
+export const REJECTION_CODES = {
+  clusterIdMismatch: ControllerErrorCode.INCONSISTENT_CLUSTER_ID,
+  invalidTopicName: ErrorCode.INVALID_TOPIC_EXCEPTION,
+  topicNameCollision: ErrorCode.INVALID_TOPIC_EXCEPTION,
+  topicExists: ErrorCode.TOPIC_ALREADY_EXISTS,
+  topicIdExists: ErrorCode.INCONSISTENT_TOPIC_ID,
+  invalidConfig: ErrorCode.INVALID_CONFIG,
+  invalidPartitions: ErrorCode.INVALID_PARTITIONS,
+  invalidReplicationFactor: ErrorCode.INVALID_REPLICATION_FACTOR,
+  unknownTopic: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  unknownPartition: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  unknownDataNode: ErrorCode.BROKER_NOT_AVAILABLE,
+  staleBrokerEpoch: ControllerErrorCode.STALE_BROKER_EPOCH,
+  notLeader: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  fencedLeaderEpoch: ErrorCode.FENCED_LEADER_EPOCH,
+  stalePartitionEpoch: ControllerErrorCode.INVALID_UPDATE_VERSION,
+  invalidIsr: ErrorCode.INVALID_REQUEST,
+  ineligibleReplica: ControllerErrorCode.INELIGIBLE_REPLICA,
+} as const;
+export type RejectionReason = keyof typeof REJECTION_CODES;
+
+export interface Rejection {
+  reason: RejectionReason;
+  /** The Kafka error code a client would see. */
+  errorCode: number;
+  message: string;
+  /** The request field at fault, when one is, e.g. `configs.retention.ms`. */
+  field?: string;
+}
+
+/** Thrown inside the state machine to refuse a command; the transaction rolls back. */
+export class CommandRejected extends Error {
+  override name = 'CommandRejected';
+
+  constructor(readonly rejection: Rejection) {
+    super(rejection.message);
+  }
+}
+
+export function reject(reason: RejectionReason, message: string, field?: string): never {
+  const rejection: Rejection = { reason, errorCode: REJECTION_CODES[reason], message };
+  if (field !== undefined) rejection.field = field;
+  throw new CommandRejected(rejection);
+}
+
+/** Outcome of one partition in an electLeaders command. */
+export interface ElectionResult {
+  topic: string;
+  partition: number;
+  /** NONE, ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE, ... */
+  errorCode: number;
+  leader: number;
+}
+
+/** What each command gives back when applied. */
+export interface CommandOutputs {
+  initCluster: { clusterId: string };
+  registerDataNode: { brokerEpoch: number };
+  fenceDataNode: { changedPartitions: number };
+  unfenceDataNode: { changedPartitions: number };
+  createTopic: TopicRecord;
+  createPartitions: TopicRecord;
+  deleteTopic: { topicId: string };
+  changeIsr: PartitionRecord;
+  electLeaders: { results: ElectionResult[] };
+  /** Per commit of the batch, per offset: a Kafka error code (NONE when stored). */
+  commitOffsets: { errorCodes: number[][] };
+  deleteGroupOffsets: { deleted: number };
+}
+
+interface Outcome {
+  /** Log index of the command. */
+  index: number;
+  /** Metadata version after the command; data nodes wait for it to see the effect. */
+  metadataVersion: number;
+}
+
+export type CommandResult<T extends CommandType = CommandType> =
+  | (Outcome & { ok: true; value: CommandOutputs[T] })
+  | (Outcome & { ok: false; rejection: Rejection });
+
+/** The value of an applied command; a refusal is thrown as CommandRejected for callers to map. */
+export function unwrap<T extends CommandType>(result: CommandResult<T>): CommandOutputs[T] {
+  if (!result.ok) throw new CommandRejected(result.rejection);
+  return result.value;
+}

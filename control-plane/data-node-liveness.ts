@@ -1,0 +1,155 @@
+// Registration, heartbeats and fencing of data nodes, on the leader controller. Heartbeats update
+// in-memory sessions (data-node-sessions.ts); a periodic check proposes fenceDataNode for nodes
+// whose session lapsed, and a heartbeat from a fenced node under its current registration
+// proposes unfenceDataNode. Timing stays here, on the leader: what enters the log is a decision
+// naming the broker epoch it was made for, so a late decision cannot fence a newer registration.
+import { invariant } from '../shared/assert.ts';
+import type { Logger } from '../shared/logger.ts';
+import { NotLeaderError, type CommandLog } from './command-log.ts';
+import { reject, unwrap } from './commands.ts';
+import type { StateDb } from './db/database.ts';
+import { readClusterId, readDataNode, readDataNodes, readMeta } from './db/queries.ts';
+import type { DataNodeSessions, PartitionReport } from './data-node-sessions.ts';
+
+export interface RegisterRequest {
+  nodeId: number;
+  host: string;
+  kafkaPort: number;
+  rack: string | null;
+  incarnationId: string;
+}
+
+export interface HeartbeatRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  partitions: PartitionReport[];
+}
+
+export interface LivenessOptions {
+  db: StateDb;
+  log: CommandLog;
+  sessions: DataNodeSessions;
+  sessionTimeoutMs: number;
+  /** Monotonic clock in ms, for session timing. */
+  monotonicMs: () => number;
+  /** Wall clock in ms, only to show when a node last heartbeated. */
+  wallMs: () => number;
+  logger: Logger;
+}
+
+export class DataNodeLiveness {
+  private timer: NodeJS.Timeout | null = null;
+  /** Whether this controller led at the last check; a new leader restarts every session. */
+  private leading = false;
+  /** Nodes with a fence proposal in flight, so that one lapse gives one proposal. */
+  private readonly fencing = new Set<number>();
+
+  constructor(private readonly options: LivenessOptions) {}
+
+  async register(request: RegisterRequest): Promise<{ brokerEpoch: number; clusterId: string }> {
+    const { log, db } = this.options;
+    this.requireLeader();
+    const clusterId = readClusterId(db);
+    if (clusterId === null) throw new NotLeaderError(log.leaderHint());
+
+    const result = await log.propose({ type: 'registerDataNode', ...request });
+    const { brokerEpoch } = unwrap(result);
+    this.touch(request.nodeId, brokerEpoch);
+
+    this.options.logger.info({ nodeId: request.nodeId, brokerEpoch }, 'data node registered');
+    return { brokerEpoch, clusterId };
+  }
+
+  /** Refreshes the node's session; a fenced node under its current registration is unfenced. */
+  async heartbeat(
+    request: HeartbeatRequest,
+  ): Promise<{ fenced: boolean; metadataVersion: number }> {
+    const { log, db, sessions } = this.options;
+    this.requireLeader();
+
+    const node = readDataNode(db, request.nodeId);
+    if (node === undefined) {
+      reject('unknownDataNode', `data node ${request.nodeId} is not registered`);
+    }
+    if (node.brokerEpoch !== request.brokerEpoch) {
+      reject(
+        'staleBrokerEpoch',
+        `data node ${node.nodeId} has broker epoch ${node.brokerEpoch}, not ${request.brokerEpoch}`,
+      );
+    }
+
+    this.touch(node.nodeId, node.brokerEpoch);
+    sessions.report(node.nodeId, request.partitions);
+
+    if (node.fenced) {
+      const { nodeId, brokerEpoch } = node;
+      unwrap(await log.propose({ type: 'unfenceDataNode', nodeId, brokerEpoch }));
+      this.options.logger.info({ nodeId, brokerEpoch }, 'data node unfenced');
+    }
+    return { fenced: false, metadataVersion: readMeta(db, 'metadataVersion') };
+  }
+
+  /** Checks sessions every quarter of the timeout (at least every second). */
+  start(): void {
+    invariant(this.timer === null, 'liveness checks started twice');
+    const intervalMs = Math.max(50, Math.min(1000, Math.floor(this.options.sessionTimeoutMs / 4)));
+    this.timer = setInterval(() => this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One liveness check; returns the fence proposals it started (tests await them). */
+  check(): Promise<void>[] {
+    const { log, db, sessions, sessionTimeoutMs } = this.options;
+    if (!log.isLeader()) {
+      this.leading = false;
+      return [];
+    }
+
+    const nodes = readDataNodes(db);
+    const now = this.options.monotonicMs();
+    if (!this.leading) {
+      this.leading = true;
+      sessions.restartAll(nodes, now);
+      return [];
+    }
+
+    return sessions
+      .expired(nodes, now, sessionTimeoutMs)
+      .filter((node) => !this.fencing.has(node.nodeId))
+      .map((node) => this.fence(node.nodeId, node.brokerEpoch));
+  }
+
+  private async fence(nodeId: number, brokerEpoch: number): Promise<void> {
+    const logger = this.options.logger.child({ nodeId, brokerEpoch });
+    this.fencing.add(nodeId);
+    logger.warn({ sessionTimeoutMs: this.options.sessionTimeoutMs }, 'data node missed heartbeats');
+
+    try {
+      const result = await this.options.log.propose({ type: 'fenceDataNode', nodeId, brokerEpoch });
+      if (result.ok) {
+        logger.warn({ changedPartitions: result.value.changedPartitions }, 'data node fenced');
+      } else {
+        // Registered again (or fenced) since the decision: the epoch in the command saw to it.
+        logger.info({ reason: result.rejection.reason }, 'fence refused as stale');
+      }
+    } catch (err) {
+      logger.error({ err }, 'fence proposal failed');
+    } finally {
+      this.fencing.delete(nodeId);
+    }
+  }
+
+  private touch(nodeId: number, brokerEpoch: number): void {
+    const { sessions, monotonicMs, wallMs } = this.options;
+    sessions.heartbeat(nodeId, brokerEpoch, monotonicMs(), wallMs());
+  }
+
+  private requireLeader(): void {
+    if (!this.options.log.isLeader()) throw new NotLeaderError(this.options.log.leaderHint());
+  }
+}

@@ -1,0 +1,182 @@
+// The data node's HTTP client for the control plane: registration, heartbeats, the metadata long
+// poll, and the admin calls that Kafka clients reach through us (topic creation and deletion).
+// It knows a list of controllers and moves to the next one when a controller cannot be reached or
+// says it cannot serve (5xx, e.g. not the Raft leader); any other answer, success or problem, is
+// the cluster's answer.
+import { z } from 'zod';
+import { MetadataResponse } from '../shared/cluster-metadata.ts';
+import type { Logger } from '../shared/logger.ts';
+
+/** A refusal from a controller, parsed from its problem+json body. */
+export class ControllerProblem extends Error {
+  override name = 'ControllerProblem';
+
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly kafkaErrorCode: number | undefined,
+    readonly field: string | undefined,
+  ) {
+    super(`controller answered ${status}: ${detail}`);
+  }
+}
+
+/** No controller in the list answered (all unreachable or unavailable). */
+export class ControllerUnavailable extends Error {
+  override name = 'ControllerUnavailable';
+}
+
+const ProblemBody = z.looseObject({
+  title: z.string().optional(),
+  detail: z.string().optional(),
+  field: z.string().optional(),
+  kafkaErrorCode: z.number().int().optional(),
+});
+
+export const RegisterResponse = z.looseObject({
+  brokerEpoch: z.number().int(),
+  clusterId: z.string(),
+});
+export type RegisterResponse = z.infer<typeof RegisterResponse>;
+
+export interface RegisterRequest {
+  nodeId: number;
+  host: string;
+  kafkaPort: number;
+  rack: string | null;
+  incarnationId: string;
+}
+
+export interface HeartbeatRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  partitions: { topic: string; partition: number; logEndOffset: string; sizeBytes: number }[];
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  partitions?: number;
+  replicationFactor?: number;
+  configs: Record<string, string>;
+}
+
+/** What the admin API tells about a topic; only the fields the data node reads are required. */
+export const TopicDescription = z.looseObject({
+  name: z.string(),
+  topicId: z.string().optional(),
+  partitions: z.array(z.unknown()).optional(),
+  replicationFactor: z.number().int().optional(),
+  configs: z.record(z.string(), z.string()).optional(),
+  metadataVersion: z.number().int().optional(),
+});
+export type TopicDescription = z.infer<typeof TopicDescription>;
+
+interface CallOptions {
+  body?: unknown;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export class ControllerClient {
+  /** Index of the controller that answered last; calls start there. */
+  private current = 0;
+
+  constructor(
+    private readonly urls: readonly string[],
+    private readonly logger: Logger,
+  ) {
+    if (urls.length === 0) throw new Error('at least one controller url is required');
+  }
+
+  async register(request: RegisterRequest): Promise<RegisterResponse> {
+    const body = await this.call('POST', '/internal/v1/data-nodes/register', { body: request });
+    return RegisterResponse.parse(body);
+  }
+
+  async heartbeat(request: HeartbeatRequest): Promise<void> {
+    await this.call('POST', '/internal/v1/data-nodes/heartbeat', { body: request });
+  }
+
+  /** Long poll: answers once changes exist after `since`, or after about `waitMs` without any. */
+  async metadata(since: number, waitMs: number, signal?: AbortSignal): Promise<MetadataResponse> {
+    const path = `/internal/v1/metadata?since=${since}&waitMs=${waitMs}`;
+    const body = await this.call('GET', path, { timeoutMs: waitMs + DEFAULT_TIMEOUT_MS, signal });
+    return MetadataResponse.parse(body);
+  }
+
+  async createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicDescription> {
+    const path = validateOnly ? '/v1/topics?validateOnly=true' : '/v1/topics';
+    return TopicDescription.parse(await this.call('POST', path, { body: request }));
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.call('DELETE', `/v1/topics/${encodeURIComponent(name)}`);
+  }
+
+  async createPartitions(name: string, count: number, validateOnly: boolean): Promise<void> {
+    const query = validateOnly ? '?validateOnly=true' : '';
+    const path = `/v1/topics/${encodeURIComponent(name)}/partitions${query}`;
+    await this.call('POST', path, { body: { count } });
+  }
+
+  /** A raw call for other parts of the data node (the group coordinator's offset store). */
+  async call(method: string, path: string, options: CallOptions = {}): Promise<unknown> {
+    let lastError: unknown;
+
+    for (let attempt = 0; attempt < this.urls.length; attempt++) {
+      const index = (this.current + attempt) % this.urls.length;
+      const url = this.urls[index] + path;
+      try {
+        const answer = await this.send(method, url, options);
+        this.current = index;
+        return answer;
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        if (err instanceof ControllerProblem && err.status < 500) throw err;
+        lastError = err;
+        this.logger.debug({ url, err: String(err) }, 'controller did not answer');
+      }
+    }
+
+    // Every controller failed; a problem one of them described says more than "unavailable".
+    if (lastError instanceof ControllerProblem) throw lastError;
+    throw new ControllerUnavailable(
+      `no controller answered ${method} ${path}: ${String(lastError)}`,
+    );
+  }
+
+  private async send(method: string, url: string, options: CallOptions): Promise<unknown> {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const init: RequestInit = { method, signal };
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+
+    const response = await fetch(url, init);
+    const text = await response.text();
+    const body: unknown = text.length > 0 ? parseJson(text) : undefined;
+
+    // A 5xx (not the leader, shutting down, a retriable failure) makes `call` try another one.
+    if (!response.ok) throw toProblem(response.status, body);
+    return body;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text };
+  }
+}
+
+function toProblem(status: number, body: unknown): ControllerProblem {
+  const parsed = ProblemBody.safeParse(body);
+  const problem = parsed.success ? parsed.data : {};
+  const detail = problem.detail ?? problem.title ?? `status ${status}`;
+  return new ControllerProblem(status, detail, problem.kafkaErrorCode, problem.field);
+}

@@ -1,0 +1,71 @@
+// Committed offsets as the coordinator sees them: every store operation of one group runs in the
+// order its requests arrived. Two commits in flight from one consumer could otherwise reach the
+// controller in the opposite order and move the committed offset backwards, and an OffsetFetch
+// sent after an OffsetCommit could miss it. Operations on different groups run concurrently.
+//
+// Nothing is cached: reads go to the controller, which answers from its committed state, so an
+// offset this node committed is always seen by the next fetch, on this node or on the next
+// coordinator of the group.
+import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { CommittedOffset, CoordinatorRef, OffsetStore } from './offset-store.ts';
+
+export class GroupOffsets {
+  /** Per group, the last operation queued; removed when it settles with nothing after it. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: OffsetStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** One error code per offset, in order; resolves only once the store committed them. */
+  commit(
+    groupId: string,
+    offsets: readonly CommittedOffset[],
+    coordinator: CoordinatorRef | null,
+  ): Promise<number[]> {
+    return this.inOrder(groupId, async () => {
+      try {
+        return await this.store.commit(groupId, offsets, coordinator);
+      } catch (err) {
+        const code = this.errorCode(err, groupId, 'offset commit failed');
+        return offsets.map(() => code);
+      }
+    });
+  }
+
+  /** Committed offsets of the given topics (all when null); rejects with a KafkaError. */
+  fetch(groupId: string, topics: readonly string[] | null): Promise<CommittedOffset[]> {
+    return this.inOrder(groupId, () => this.store.fetch(groupId, topics));
+  }
+
+  deleteGroup(groupId: string): Promise<void> {
+    return this.inOrder(groupId, () => this.store.deleteGroup(groupId));
+  }
+
+  /** The Kafka error code for a failed store operation; unexpected failures are logged. */
+  errorCode(err: unknown, groupId: string, message: string): number {
+    if (err instanceof KafkaError) {
+      this.logger.warn({ group: groupId, err: err.message, errorCode: err.code }, message);
+      return err.code;
+    }
+    this.logger.error({ group: groupId, err }, message);
+    return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+
+  private inOrder<T>(groupId: string, operation: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(groupId) ?? Promise.resolve();
+    const next = previous.then(operation, operation);
+
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(groupId, tail);
+    void tail.then(() => {
+      if (this.tails.get(groupId) === tail) this.tails.delete(groupId);
+    });
+    return next;
+  }
+}

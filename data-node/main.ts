@@ -1,0 +1,234 @@
+// A data node process: it registers with the control plane under a fresh incarnation id, keeps
+// heartbeating, follows the committed cluster metadata, holds the partition replicas assigned to
+// it, and serves the Kafka protocol. Signals and process exit belong to the CLI; `stop()` here
+// closes the listener, the metadata poll and every partition log.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterSnapshot } from '../shared/cluster-metadata.ts';
+import type { Logger } from '../shared/logger.ts';
+import { dataNodeConfigSchema, type DataNodeConfig } from './config.ts';
+import { ControllerClient, ControllerProblem, type RegisterResponse } from './controller-client.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { ControllerOffsetStore } from './groups/offset-store.ts';
+import { GroupCoordinator } from './groups/coordinator.ts';
+import type { NodeContext } from './handlers/context.ts';
+import { EMPTY_SNAPSHOT, MetadataFollower } from './metadata-follower.ts';
+import { ReplicaManager } from './replica-manager.ts';
+import { KafkaServer } from './server.ts';
+
+export { dataNodeConfigSchema, type DataNodeConfig };
+
+export interface RunningDataNode {
+  /** The Kafka port actually bound (differs from the config when it asked for 0). */
+  readonly kafkaPort: number;
+  readonly incarnationId: string;
+  stop(): Promise<void>;
+}
+
+const REGISTER_BACKOFF_MS = 500;
+const NODE_FILE = 'node.json';
+
+export async function startDataNode(
+  config: DataNodeConfig,
+  logger: Logger,
+): Promise<RunningDataNode> {
+  const incarnationId = randomUUID();
+  // The caller's logger already names the node (the CLI binds role and node id).
+  const log = logger.child({ incarnationId });
+  await mkdir(config.dataDir, { recursive: true });
+
+  const controller = new ControllerClient(
+    config.controllers,
+    log.child({ component: 'controller' }),
+  );
+  const replicas = new ReplicaManager(
+    {
+      nodeId: config.nodeId,
+      dataDir: config.dataDir,
+      log: { fsync: config.fsync, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
+    },
+    log.child({ component: 'replicas' }),
+  );
+  let follower: MetadataFollower | null = null;
+
+  const context: NodeContext = {
+    nodeId: config.nodeId,
+    config,
+    replicas,
+    controller,
+    logger: log,
+    metadata: () => follower?.current() ?? EMPTY_SNAPSHOT,
+    awaitMetadata: (until, timeoutMs) =>
+      follower?.waitUntil(until, timeoutMs) ?? Promise.resolve(false),
+  };
+  const groups = new GroupCoordinator({
+    nodeId: config.nodeId,
+    logger: log.child({ component: 'groups' }),
+    metadata: context.metadata,
+    offsets: new ControllerOffsetStore(controller),
+  });
+  const dispatcher = new Dispatcher(context, groups, log.child({ component: 'dispatcher' }));
+
+  const server = await KafkaServer.listen(
+    { host: config.host, port: config.kafkaPort, maxRequestBytes: config.maxRequestBytes },
+    dispatcher.handle,
+    log.child({ component: 'server' }),
+  );
+  const stopping = new AbortController();
+  const node = new NodeLifecycle(config, incarnationId, server.port, controller, replicas, log);
+
+  try {
+    await node.register(stopping.signal);
+    follower = new MetadataFollower(
+      controller,
+      log.child({ component: 'metadata' }),
+      { pollWaitMs: config.metadataPollWaitMs, retryBackoffMs: REGISTER_BACKOFF_MS },
+      (view) => node.applyView(view),
+    );
+    await follower.start();
+  } catch (err) {
+    stopping.abort();
+    await follower?.stop();
+    await server.close();
+    await replicas.close();
+    throw err;
+  }
+
+  const heartbeats = node.heartbeatForever(stopping.signal);
+  dispatcher.open();
+  log.info({ kafkaPort: server.port }, 'data node started');
+
+  const stop = async () => {
+    stopping.abort();
+    await server.close();
+    await follower?.stop();
+    await heartbeats;
+    groups.close();
+    await replicas.close();
+    log.info('data node stopped');
+  };
+  let stopped: Promise<void> | null = null;
+
+  return {
+    kafkaPort: server.port,
+    incarnationId,
+    stop: () => (stopped ??= stop()),
+  };
+}
+
+/** Registration, heartbeats and the guard that keeps a data dir to one cluster. */
+class NodeLifecycle {
+  private brokerEpoch = -1;
+  private clusterId: string | null = null;
+  private recovered = false;
+
+  constructor(
+    private readonly config: DataNodeConfig,
+    private readonly incarnationId: string,
+    private readonly kafkaPort: number,
+    private readonly controller: ControllerClient,
+    private readonly replicas: ReplicaManager,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Registers, trying the controllers in turn until one accepts or `signal` aborts. */
+  async register(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      try {
+        const answer = await this.controller.register({
+          nodeId: this.config.nodeId,
+          host: this.config.advertisedHost ?? this.config.host,
+          kafkaPort: this.kafkaPort,
+          rack: this.config.rack ?? null,
+          incarnationId: this.incarnationId,
+        });
+        await this.accept(answer);
+        return;
+      } catch (err) {
+        if (err instanceof ClusterMismatch || signal.aborted) throw err;
+        this.logger.warn({ err: String(err) }, 'registration failed');
+      }
+      await sleep(REGISTER_BACKOFF_MS, undefined, { signal });
+    }
+  }
+
+  /** The first view recovers what is on disk; later ones only reconcile. */
+  async applyView(view: ClusterSnapshot): Promise<void> {
+    if (this.recovered) return this.replicas.apply(view);
+    this.recovered = true;
+    await this.replicas.recover(view);
+  }
+
+  async heartbeatForever(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await sleep(this.config.heartbeatIntervalMs, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
+      await this.heartbeatOnce(signal);
+    }
+  }
+
+  private async heartbeatOnce(signal: AbortSignal): Promise<void> {
+    const partitions = this.replicas.all().map((p) => ({
+      topic: p.id.topic,
+      partition: p.id.partition,
+      logEndOffset: String(p.logEndOffset),
+      sizeBytes: p.sizeBytes,
+    }));
+
+    try {
+      await this.controller.heartbeat({
+        nodeId: this.config.nodeId,
+        brokerEpoch: this.brokerEpoch,
+        partitions,
+      });
+    } catch (err) {
+      // A refused heartbeat means the controller no longer knows us under this broker epoch
+      // (fenced, or it lost our registration): register again to get a new one.
+      if (err instanceof ControllerProblem && (err.status === 404 || err.status === 409)) {
+        this.logger.warn({ detail: err.detail }, 'heartbeat refused, registering again');
+        await this.register(signal).catch(() => undefined);
+        return;
+      }
+      this.logger.warn({ err: String(err) }, 'heartbeat failed');
+    }
+  }
+
+  private async accept(answer: RegisterResponse): Promise<void> {
+    await this.checkCluster(answer.clusterId);
+    this.brokerEpoch = answer.brokerEpoch;
+    this.clusterId = answer.clusterId;
+    this.logger.info(
+      { brokerEpoch: answer.brokerEpoch, clusterId: answer.clusterId },
+      'registered',
+    );
+  }
+
+  /**
+   * Remembers the cluster id in the data dir at first start and refuses any other later, so a
+   * node pointed at the wrong controllers never deletes partitions that this cluster lacks.
+   */
+  private async checkCluster(clusterId: string): Promise<void> {
+    if (this.clusterId === clusterId) return;
+
+    const path = join(this.config.dataDir, NODE_FILE);
+    const stored = await readFile(path, 'utf8').then(
+      (text) => (JSON.parse(text) as { clusterId?: string }).clusterId,
+      () => undefined,
+    );
+    if (stored === undefined) {
+      await writeFile(path, JSON.stringify({ clusterId, nodeId: this.config.nodeId }) + '\n');
+      return;
+    }
+    if (stored !== clusterId) {
+      throw new ClusterMismatch(
+        `data dir ${this.config.dataDir} belongs to cluster ${stored}, controllers serve ${clusterId}`,
+      );
+    }
+  }
+}
+
+class ClusterMismatch extends Error {
+  override name = 'ClusterMismatch';
+}

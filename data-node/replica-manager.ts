@@ -1,0 +1,203 @@
+// The partitions this data node holds replicas of, kept in step with the cluster metadata: each
+// new metadata view opens the partitions newly assigned here (creating their directories), hands
+// every held partition its leader, epoch and ISR, and deletes the partitions whose topic is gone
+// or whose replica moved away. Each partition directory carries a small marker naming its topic
+// id, so a topic deleted and created again under the same name never reuses old data.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { ClusterSnapshot, PartitionRecord, TopicRecord } from '../shared/cluster-metadata.ts';
+import { partitionKey } from '../shared/ids.ts';
+import type { Logger } from '../shared/logger.ts';
+import { PartitionLog } from './log/partition-log.ts';
+import { Partition, type PartitionIdentity } from './partition.ts';
+import { logConfigFor, partitionSettingsFor, type NodeLogSettings } from './topic-settings.ts';
+
+const MARKER_FILE = 'partition.json';
+
+const Marker = z.object({ topic: z.string(), topicId: z.string(), partition: z.number().int() });
+
+export interface ReplicaManagerOptions {
+  nodeId: number;
+  dataDir: string;
+  log: NodeLogSettings;
+}
+
+interface Assignment {
+  topic: TopicRecord;
+  record: PartitionRecord;
+}
+
+export class ReplicaManager {
+  private readonly partitions = new Map<string, Partition>();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly options: ReplicaManagerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  get(topic: string, partition: number): Partition | undefined {
+    return this.partitions.get(partitionKey(topic, partition));
+  }
+
+  all(): Partition[] {
+    return [...this.partitions.values()];
+  }
+
+  /**
+   * Opens the partitions found on disk that the view still assigns here and deletes the others.
+   * Called once, with the first view, before any Kafka request is served.
+   */
+  async recover(view: ClusterSnapshot): Promise<void> {
+    const assigned = this.assignments(view);
+    await mkdir(this.options.dataDir, { recursive: true });
+
+    for (const found of await this.scanDataDir()) {
+      const key = partitionKey(found.marker.topic, found.marker.partition);
+      const wanted = assigned.get(key);
+      if (wanted !== undefined && wanted.topic.topicId === found.marker.topicId) continue;
+
+      this.logger.info(
+        { dir: found.dir, topicId: found.marker.topicId },
+        'deleting stale partition',
+      );
+      await rm(found.dir, { recursive: true, force: true });
+    }
+
+    await this.apply(view);
+    this.scheduleRetention();
+  }
+
+  /** Brings the held partitions in line with a new view. Calls must not overlap. */
+  async apply(view: ClusterSnapshot): Promise<void> {
+    if (this.closed) return;
+    const assigned = this.assignments(view);
+
+    for (const [key, partition] of this.partitions) {
+      const wanted = assigned.get(key);
+      if (wanted === undefined || wanted.topic.topicId !== partition.id.topicId) {
+        await this.remove(key, partition);
+      }
+    }
+
+    for (const [key, { topic, record }] of assigned) {
+      const partition = this.partitions.get(key) ?? (await this.open(key, topic, record));
+      partition?.applyMetadata(record, partitionSettingsFor(topic));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+
+    const open = [...this.partitions.values()];
+    this.partitions.clear();
+    await Promise.all(open.map((p) => p.close()));
+  }
+
+  private assignments(view: ClusterSnapshot): Map<string, Assignment> {
+    const assigned = new Map<string, Assignment>();
+    for (const topic of view.topics) {
+      for (const record of topic.partitions) {
+        if (!record.replicas.includes(this.options.nodeId)) continue;
+        assigned.set(partitionKey(topic.name, record.partition), { topic, record });
+      }
+    }
+    return assigned;
+  }
+
+  private async open(
+    key: string,
+    topic: TopicRecord,
+    record: PartitionRecord,
+  ): Promise<Partition | undefined> {
+    const id: PartitionIdentity = {
+      topic: topic.name,
+      topicId: topic.topicId,
+      partition: record.partition,
+    };
+    const dir = this.partitionDir(topic.name, record.partition);
+    const logger = this.logger.child({ topic: id.topic, partition: id.partition });
+
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeMarker(dir, id);
+      const log = await PartitionLog.open(dir, logConfigFor(topic, this.options.log), logger);
+      const settings = partitionSettingsFor(topic);
+      const partition = Partition.create(id, this.options.nodeId, log, settings, this.logger);
+
+      this.partitions.set(key, partition);
+      logger.info({ logEndOffset: String(log.logEndOffset) }, 'partition opened');
+      return partition;
+    } catch (err) {
+      // Left closed: the next metadata view tries again, and clients see a retriable error.
+      logger.error({ err }, 'cannot open partition');
+      return undefined;
+    }
+  }
+
+  private async remove(key: string, partition: Partition): Promise<void> {
+    this.partitions.delete(key);
+    try {
+      await partition.delete();
+    } catch (err) {
+      this.logger.error({ err, key }, 'cannot delete partition log');
+    }
+    await rm(this.partitionDir(partition.id.topic, partition.id.partition), {
+      recursive: true,
+      force: true,
+    });
+    this.logger.info(
+      { topic: partition.id.topic, partition: partition.id.partition },
+      'partition deleted',
+    );
+  }
+
+  private partitionDir(topic: string, partition: number): string {
+    return join(this.options.dataDir, `${topic}-${partition}`);
+  }
+
+  private async scanDataDir(): Promise<{ dir: string; marker: z.infer<typeof Marker> }[]> {
+    const found = [];
+    for (const entry of await readdir(this.options.dataDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const dir = join(this.options.dataDir, entry.name);
+      const marker = await readMarker(dir);
+      if (marker !== null) found.push({ dir, marker });
+    }
+    return found;
+  }
+
+  private scheduleRetention(): void {
+    const run = () => {
+      const now = Date.now();
+      for (const partition of this.partitions.values()) {
+        partition.applyRetention(now).catch((err: unknown) => {
+          this.logger.error({ err, topic: partition.id.topic }, 'retention failed');
+        });
+      }
+    };
+    this.retentionTimer = setInterval(run, this.options.log.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+  }
+}
+
+async function writeMarker(dir: string, id: PartitionIdentity): Promise<void> {
+  const path = join(dir, MARKER_FILE);
+  if (existsSync(path)) return;
+  const marker = { topic: id.topic, topicId: id.topicId, partition: id.partition };
+  await writeFile(path, JSON.stringify(marker) + '\n');
+}
+
+/** The marker of a partition directory, or null for anything else found in the data dir. */
+async function readMarker(dir: string): Promise<z.infer<typeof Marker> | null> {
+  try {
+    const parsed = Marker.safeParse(JSON.parse(await readFile(join(dir, MARKER_FILE), 'utf8')));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
