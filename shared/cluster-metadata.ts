@@ -1,7 +1,8 @@
 // The cluster metadata that data nodes follow: what the controller has committed about data
 // nodes, topics, partition leaders, ISR and epochs. The controller sends it as an ordered stream of
-// changes, each tagged with the metadata version (the controller's applied index) that produced it,
-// so any two views can be compared by version. Schemas are zod so both sides validate what crosses.
+// changes, each tagged with its metadata version: a counter the state machine bumps once per change
+// (one command may make several changes), so any two views can be compared by version.
+// Schemas are zod so both sides validate what crosses.
 import { z } from 'zod';
 
 export const DataNodeRecord = z.object({
