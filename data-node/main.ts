@@ -85,7 +85,11 @@ export async function startDataNode(
       controller,
       log.child({ component: 'metadata' }),
       { pollWaitMs: config.metadataPollWaitMs, retryBackoffMs: REGISTER_BACKOFF_MS },
-      (view) => node.applyView(view),
+      async (view) => {
+        await node.applyView(view);
+        // Groups whose coordinator moved elsewhere are unloaded now, not at their next request.
+        groups.onMetadataChange();
+      },
     );
     await follower.start();
   } catch (err) {
