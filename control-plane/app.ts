@@ -6,11 +6,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from '../shared/logger.ts';
-import type { CommandLog } from './command-log.ts';
+import type { CommandLog, QuorumMember } from './command-log.ts';
 import type { DataNodeLiveness } from './data-node-liveness.ts';
 import type { DataNodeSessions } from './data-node-sessions.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
+import { registerQuorumRoutes } from './http/quorum-routes.ts';
+import { registerReplicationRoutes } from './http/replication-routes.ts';
 import { problemFor, problemResponse, refuseInvalid } from './http/problem.ts';
 import type { MetadataFeed } from './metadata-feed.ts';
 import type { OffsetCommitBatcher } from './offset-commits.ts';
@@ -23,6 +25,8 @@ export interface ControllerDeps {
   controllerId: number;
   stateMachine: StateMachine;
   log: CommandLog;
+  /** This controller's side of the quorum: GET /v1/quorum and the leader's end of forwarding. */
+  quorum: QuorumMember;
   feed: MetadataFeed;
   liveness: DataNodeLiveness;
   sessions: DataNodeSessions;
@@ -55,6 +59,8 @@ export function buildApp(deps: ControllerDeps): ControllerApp {
 
   registerAdminRoutes(app, deps);
   registerInternalRoutes(app, deps);
+  registerReplicationRoutes(app, deps);
+  registerQuorumRoutes(app, deps);
 
   app.doc('/openapi.json', {
     openapi: '3.0.0',

@@ -15,11 +15,18 @@ const NodeIdField = z.number().int().min(0).max(INT32_MAX);
 const EpochField = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 const PartitionField = z.number().int().min(0).max(INT32_MAX);
 
+const DECIMAL = /^-?\d{1,19}$/;
+
 /** An int64 in decimal, as offsets travel in JSON. */
 export const Int64String = z
   .string()
-  .regex(/^-?\d{1,19}$/, 'must be a decimal integer')
-  .refine((text) => BigInt(text) >= INT64_MIN && BigInt(text) <= INT64_MAX, 'must fit in 64 bits');
+  .regex(DECIMAL, 'must be a decimal integer')
+  // Checks run on after a failed one: BigInt must only ever see decimal digits.
+  .refine((text) => !DECIMAL.test(text) || fitsInt64(BigInt(text)), 'must fit in 64 bits');
+
+function fitsInt64(value: bigint): boolean {
+  return value >= INT64_MIN && value <= INT64_MAX;
+}
 
 const TopicPartition = z.strictObject({ topic: z.string(), partition: PartitionField });
 
@@ -98,6 +105,21 @@ export const Command = z.discriminatedUnion('type', [
     election: z.enum(['preferred', 'unclean']),
     /** Null for every partition of every topic. */
     partitions: z.array(TopicPartition).nullable(),
+  }),
+  /**
+   * Controlled shutdown: a data node about to stop hands its leaderships to other ISR members and
+   * leaves every ISR, as if fenced, so its clients move before it goes.
+   */
+  z.strictObject({
+    type: z.literal('shutdownDataNode'),
+    nodeId: NodeIdField,
+    brokerEpoch: EpochField,
+  }),
+  /** A block of producer ids (InitProducerId) for one data node to hand out. */
+  z.strictObject({
+    type: z.literal('allocateProducerIds'),
+    nodeId: NodeIdField,
+    count: z.number().int().min(1).max(1_000_000),
   }),
   /** Commits of several requests batched together; applied in order, later ones winning. */
   z.strictObject({ type: z.literal('commitOffsets'), commits: z.array(GroupCommit).min(1) }),
@@ -188,6 +210,9 @@ export interface CommandOutputs {
   deleteTopic: { topicId: string };
   changeIsr: PartitionRecord;
   electLeaders: { results: ElectionResult[] };
+  shutdownDataNode: { changedPartitions: number };
+  /** Ids [firstProducerId, firstProducerId + count) belong to the asking node alone. */
+  allocateProducerIds: { firstProducerId: number; count: number };
   /** Per commit of the batch, per offset: a Kafka error code (NONE when stored). */
   commitOffsets: { errorCodes: number[][] };
   deleteGroupOffsets: { deleted: number };

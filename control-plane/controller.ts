@@ -1,10 +1,12 @@
 // Assembles a controller's parts around its database: state machine, command log, metadata feed,
-// data node liveness and offset batching. main.ts adds the socket and the timers; tests use the
-// same assembly with an in-memory database and drive the app through `app.request()`.
+// data node liveness and offset batching. main.ts adds Raft, the socket and the timers; tests use
+// the same assembly with an in-memory database and a local command log, and drive the app through
+// `app.request()`.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../shared/logger.ts';
 import type { ControllerDeps } from './app.ts';
-import { unwrap } from './commands.ts';
+import { NotLeaderError, type CommandLog, type QuorumMember } from './command-log.ts';
 import { DataNodeLiveness } from './data-node-liveness.ts';
 import { DataNodeSessions } from './data-node-sessions.ts';
 import type { StateDb } from './db/database.ts';
@@ -12,6 +14,7 @@ import { readClusterId } from './db/queries.ts';
 import { LocalCommandLog } from './local-command-log.ts';
 import { MetadataFeed } from './metadata-feed.ts';
 import { OffsetCommitBatcher } from './offset-commits.ts';
+import { PreferredLeaderBalancer } from './preferred-leaders.ts';
 import { StateMachine } from './state-machine.ts';
 
 export interface Clocks {
@@ -32,10 +35,29 @@ export interface ControllerCoreOptions {
   adminUrl?: () => string | null;
   clocks?: Clocks;
   newTopicId?: () => string;
+  /** The state machine over `db`, when the command log needs it first (main.ts: Raft). */
+  stateMachine?: StateMachine;
+  /** How commands are committed (main.ts: Raft); a single-member local log when absent. */
+  commandLog?: ControllerCommandLog;
+  /** The Raft term this controller leads in, null while it does not; liveness restarts on change. */
+  leaderTerm?: () => number | null;
+  /** Added to each data node's first session under a new leader (see DataNodeLiveness). */
+  newLeaderGraceMs?: number;
 }
 
+/** A command log as the controller's parts use it. */
+export interface ControllerCommandLog extends CommandLog, QuorumMember {
+  /** Refuses further proposals. */
+  close(): void;
+}
+
+/** How often the leader controller moves leadership back to preferred replicas. */
+const PREFERRED_LEADER_CHECK_MS = 1000;
+
 export interface ControllerCore extends ControllerDeps {
-  commandLog: LocalCommandLog;
+  commandLog: ControllerCommandLog;
+  /** Not started here: main.ts starts it, so that in-process tests keep leaders where they are. */
+  preferredLeaders: PreferredLeaderBalancer;
   /** Stops taking commands and answers parked long polls; the database stays open. */
   close(): void;
 }
@@ -44,31 +66,44 @@ export function createControllerCore(options: ControllerCoreOptions): Controller
   const { controllerId, db, logger } = options;
   const clocks = options.clocks ?? systemClocks;
 
-  const stateMachine = new StateMachine(db);
+  const stateMachine = options.stateMachine ?? new StateMachine(db);
   const feed = new MetadataFeed(db);
   stateMachine.onApplied(() => feed.notify());
+  stateMachine.onRestored(() => feed.notify());
 
-  const commandLog = new LocalCommandLog(stateMachine, {
-    controllerId,
-    adminUrl: options.adminUrl ?? (() => null),
-    clock: clocks.wallMs,
-    logger: logger.child({ component: 'command-log' }),
-  });
+  const commandLog =
+    options.commandLog ??
+    new LocalCommandLog(stateMachine, {
+      controllerId,
+      adminUrl: options.adminUrl ?? (() => null),
+      clock: clocks.wallMs,
+      logger: logger.child({ component: 'command-log' }),
+    });
   const sessions = new DataNodeSessions();
   const liveness = new DataNodeLiveness({
     db,
     log: commandLog,
     sessions,
     sessionTimeoutMs: options.dataNodeSessionTimeoutMs,
+    leaderTerm: options.leaderTerm,
+    newLeaderGraceMs: options.newLeaderGraceMs,
     monotonicMs: clocks.monotonicMs,
     wallMs: clocks.wallMs,
     logger: logger.child({ component: 'liveness' }),
+  });
+
+  const preferredLeaders = new PreferredLeaderBalancer({
+    db,
+    log: commandLog,
+    intervalMs: PREFERRED_LEADER_CHECK_MS,
+    logger: logger.child({ component: 'preferred-leaders' }),
   });
 
   return {
     controllerId,
     stateMachine,
     log: commandLog,
+    quorum: commandLog,
     commandLog,
     feed,
     liveness,
@@ -77,8 +112,10 @@ export function createControllerCore(options: ControllerCoreOptions): Controller
     wallMs: clocks.wallMs,
     newTopicId: options.newTopicId ?? randomUUID,
     logger: logger.child({ component: 'http' }),
+    preferredLeaders,
     close() {
       liveness.stop();
+      preferredLeaders.stop();
       commandLog.close();
       feed.close();
     },
@@ -90,26 +127,72 @@ export class ClusterIdMismatch extends Error {
   override name = 'ClusterIdMismatch';
 }
 
+/** Refuses a data directory whose stored cluster id is not the configured one. */
+export function refuseOtherCluster(
+  db: StateDb,
+  configured: string | undefined,
+  dataDir: string,
+): void {
+  const stored = readClusterId(db);
+  if (stored === null || configured === undefined || stored === configured) return;
+
+  throw new ClusterIdMismatch(
+    `data directory ${dataDir} belongs to cluster ${stored}, but the configuration names ` +
+      `cluster ${configured}; point dataDir elsewhere or fix clusterId`,
+  );
+}
+
+export interface ClusterIdOptions {
+  signal?: AbortSignal;
+  /** Resolves once this controller leads: it may then commit the id without further delay. */
+  whenLeading?: (signal: AbortSignal) => Promise<void>;
+}
+
+/** Pause between looks at the applied state while the cluster id is not known yet. */
+const CLUSTER_ID_RETRY_MS = 100;
+
 /**
  * Makes sure the cluster has an id: the stored one, else the configured one, else a new one in
- * Kafka's form (22 characters of base64url). A stored id that differs from the configured one
- * means the data directory belongs to another cluster: refuse to start rather than mix them.
+ * Kafka's form (22 characters of base64url). Only a leader can commit it, so this waits until one
+ * does (this controller, or another whose log reaches here). An id learnt from the quorum that
+ * differs from the configured one means the peers belong to another cluster: refuse to go on.
  */
 export async function ensureClusterId(
   core: ControllerCore,
   configured: string | undefined,
-  dataDir: string,
+  options: ClusterIdOptions = {},
 ): Promise<string> {
-  const stored = readClusterId(core.stateMachine.db);
-  if (stored !== null && configured !== undefined && stored !== configured) {
-    throw new ClusterIdMismatch(
-      `data directory ${dataDir} belongs to cluster ${stored}, but the configuration names ` +
-        `cluster ${configured}; point dataDir elsewhere or fix clusterId`,
-    );
-  }
-  if (stored !== null) return stored;
+  const { signal, whenLeading } = options;
+  const { db } = core.stateMachine;
+  const proposed = configured ?? randomBytes(16).toString('base64url');
 
-  const clusterId = configured ?? randomBytes(16).toString('base64url');
-  const result = await core.log.propose({ type: 'initCluster', clusterId });
-  return unwrap(result).clusterId;
+  for (;;) {
+    const stored = readClusterId(db);
+    if (stored !== null && configured !== undefined && stored !== configured) {
+      throw new ClusterIdMismatch(
+        `the quorum serves cluster ${stored}, but the configuration names cluster ` +
+          `${configured}; check peers and clusterId`,
+      );
+    }
+    if (stored !== null) return stored;
+
+    if (core.log.isLeader()) {
+      try {
+        const result = await core.log.propose({ type: 'initCluster', clusterId: proposed });
+        if (result.ok) return result.value.clusterId;
+        continue; // another id was committed first: the next look reads it
+      } catch (err) {
+        if (!(err instanceof NotLeaderError)) throw err;
+      }
+    }
+
+    signal?.throwIfAborted();
+    const wait = new AbortController();
+    const woken = signal ? AbortSignal.any([signal, wait.signal]) : wait.signal;
+    await Promise.race([
+      sleep(CLUSTER_ID_RETRY_MS, undefined, { signal: woken }),
+      whenLeading?.(woken),
+    ]).catch(() => undefined);
+    wait.abort();
+  }
 }

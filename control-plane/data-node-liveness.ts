@@ -3,6 +3,9 @@
 // whose session lapsed, and a heartbeat from a fenced node under its current registration
 // proposes unfenceDataNode. Timing stays here, on the leader: what enters the log is a decision
 // naming the broker epoch it was made for, so a late decision cannot fence a newer registration.
+// Each time this controller starts leading (a new Raft term), every node gets a fresh session, so
+// nobody is fenced for heartbeats that went to the previous leader; the same after this process
+// was paused (stopped, or its event loop stalled), when it could not have seen heartbeats.
 import { invariant } from '../shared/assert.ts';
 import type { Logger } from '../shared/logger.ts';
 import { NotLeaderError, type CommandLog } from './command-log.ts';
@@ -30,6 +33,16 @@ export interface LivenessOptions {
   log: CommandLog;
   sessions: DataNodeSessions;
   sessionTimeoutMs: number;
+  /**
+   * The term this controller leads in, null while it does not lead; a change restarts every
+   * session. Defaults to 0 while the log says it leads.
+   */
+  leaderTerm?: () => number | null;
+  /**
+   * Extra time in each node's first session under a new leader: a node may still be waiting on a
+   * request to the old leader (one that stopped answering) for up to its request timeout.
+   */
+  newLeaderGraceMs?: number;
   /** Monotonic clock in ms, for session timing. */
   monotonicMs: () => number;
   /** Wall clock in ms, only to show when a node last heartbeated. */
@@ -37,10 +50,15 @@ export interface LivenessOptions {
   logger: Logger;
 }
 
+/** Timed checks this many intervals apart mean the process did not run in between. */
+const PAUSED_AFTER_INTERVALS = 3;
+
 export class DataNodeLiveness {
   private timer: NodeJS.Timeout | null = null;
-  /** Whether this controller led at the last check; a new leader restarts every session. */
-  private leading = false;
+  /** The term this controller led in at the last check; a new one restarts every session. */
+  private ledTerm: number | null = null;
+  /** Monotonic time of the last timed check; a long gap since means this process was paused. */
+  private lastTimedCheckMs = 0;
   /** Nodes with a fence proposal in flight, so that one lapse gives one proposal. */
   private readonly fencing = new Set<number>();
 
@@ -93,7 +111,8 @@ export class DataNodeLiveness {
   start(): void {
     invariant(this.timer === null, 'liveness checks started twice');
     const intervalMs = Math.max(50, Math.min(1000, Math.floor(this.options.sessionTimeoutMs / 4)));
-    this.timer = setInterval(() => this.check(), intervalMs);
+    this.lastTimedCheckMs = this.options.monotonicMs();
+    this.timer = setInterval(() => this.timedCheck(intervalMs), intervalMs);
     this.timer.unref();
   }
 
@@ -104,17 +123,19 @@ export class DataNodeLiveness {
 
   /** One liveness check; returns the fence proposals it started (tests await them). */
   check(): Promise<void>[] {
-    const { log, db, sessions, sessionTimeoutMs } = this.options;
-    if (!log.isLeader()) {
-      this.leading = false;
+    const { db, sessions, sessionTimeoutMs } = this.options;
+    const term = this.leaderTerm();
+    if (term === null) {
+      this.ledTerm = null;
       return [];
     }
 
     const nodes = readDataNodes(db);
     const now = this.options.monotonicMs();
-    if (!this.leading) {
-      this.leading = true;
-      sessions.restartAll(nodes, now);
+    if (term !== this.ledTerm) {
+      this.ledTerm = term;
+      sessions.restartAll(nodes, now + (this.options.newLeaderGraceMs ?? 0));
+      this.options.logger.info({ term, dataNodes: nodes.length }, 'data node sessions restarted');
       return [];
     }
 
@@ -122,6 +143,19 @@ export class DataNodeLiveness {
       .expired(nodes, now, sessionTimeoutMs)
       .filter((node) => !this.fencing.has(node.nodeId))
       .map((node) => this.fence(node.nodeId, node.brokerEpoch));
+  }
+
+  /** A check from the timer; after a gap of several intervals every session starts afresh. */
+  private timedCheck(intervalMs: number): void {
+    const now = this.options.monotonicMs();
+    const gapMs = now - this.lastTimedCheckMs;
+    this.lastTimedCheckMs = now;
+
+    if (gapMs > PAUSED_AFTER_INTERVALS * intervalMs && this.ledTerm !== null) {
+      this.ledTerm = null;
+      this.options.logger.info({ gapMs }, 'liveness checks resumed after a pause');
+    }
+    void this.check();
   }
 
   private async fence(nodeId: number, brokerEpoch: number): Promise<void> {
@@ -142,6 +176,12 @@ export class DataNodeLiveness {
     } finally {
       this.fencing.delete(nodeId);
     }
+  }
+
+  private leaderTerm(): number | null {
+    const { leaderTerm, log } = this.options;
+    if (leaderTerm !== undefined) return leaderTerm();
+    return log.isLeader() ? 0 : null;
   }
 
   private touch(nodeId: number, brokerEpoch: number): void {

@@ -3,6 +3,8 @@
 // yet applied (a crash between the two) are applied first. Applied entries are trimmed from the
 // table now and then; the state machine's tables hold their effect.
 //
+// Controllers run RaftCommandLog; this one serves in-process tests of the controller's parts.
+//
 // Known shortcomings: there is no replication (losing this controller's disk loses the cluster's
 // metadata and committed offsets), and each command's two fsyncs (append, apply) run on the
 // event loop, so every request waits behind them; batching callers (offset commits) see little
@@ -10,7 +12,13 @@
 import { asc, gt, lte, max } from 'drizzle-orm';
 import { invariant } from '../shared/assert.ts';
 import type { Logger } from '../shared/logger.ts';
-import { NotLeaderError, type CommandLog, type LeaderHint } from './command-log.ts';
+import {
+  NotLeaderError,
+  type CommandLog,
+  type LeaderHint,
+  type QuorumMember,
+  type QuorumStatus,
+} from './command-log.ts';
 import { Command, type CommandResult } from './commands.ts';
 import { commandLog } from './db/schema.ts';
 import type { StateMachine } from './state-machine.ts';
@@ -27,7 +35,7 @@ export interface LocalCommandLogOptions {
   logger: Logger;
 }
 
-export class LocalCommandLog implements CommandLog {
+export class LocalCommandLog implements CommandLog, QuorumMember {
   private lastIndex: number;
   private failure: Error | null = null;
   private closed = false;
@@ -58,6 +66,35 @@ export class LocalCommandLog implements CommandLog {
 
   leaderHint(): LeaderHint | null {
     return { controllerId: this.options.controllerId, adminUrl: this.options.adminUrl() };
+  }
+
+  proposeAsLeader(command: Command): Promise<CommandResult> {
+    return this.propose(command);
+  }
+
+  async readIndexAsLeader(): Promise<number> {
+    await this.readBarrier();
+    return this.stateMachine.appliedIndex;
+  }
+
+  /** A quorum of one, which leads in term 0 until closed. */
+  status(): QuorumStatus {
+    const { controllerId } = this.options;
+    const adminUrl = this.options.adminUrl();
+    const leading = this.isLeader();
+    const appliedIndex = this.stateMachine.appliedIndex;
+    return {
+      controllerId,
+      role: leading ? 'leader' : 'follower',
+      term: 0,
+      leaderId: leading ? controllerId : null,
+      leaderAdminUrl: leading ? adminUrl : null,
+      commitIndex: this.lastIndex,
+      appliedIndex,
+      lastIndex: this.lastIndex,
+      snapshotIndex: 0,
+      members: [{ controllerId, adminUrl, matchIndex: this.lastIndex, lagEntries: 0 }],
+    };
   }
 
   /** Refuses further proposals; entries already appended stay and are applied at next start. */

@@ -1,18 +1,25 @@
-// Starting and stopping one controller process: validate its configuration, open its database
-// (applying migrations and any log entries left from the last run), make sure the cluster has an
-// id, start data node liveness checks, and serve the HTTP API on `adminPort`.
-//
-// The control plane has a single member for now: commands are committed by a local durable log.
-// A configuration naming other controllers in `peers` is refused, because several independent
-// single-member controllers would each believe they lead the cluster.
+// Starting and stopping one controller process: check its configuration and its place in the
+// quorum, open its database (applying migrations) and its Raft storage, join the quorum, serve
+// the HTTP API on `adminPort`, and make sure the cluster has an id. The timers that judge data
+// nodes (liveness, preferred leaders) run only while this controller leads, and start afresh each
+// time it becomes leader.
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger.ts';
 import { buildApp } from './app.ts';
-import { createControllerCore, ensureClusterId } from './controller.ts';
+import {
+  createControllerCore,
+  ensureClusterId,
+  refuseOtherCluster,
+  type ControllerCore,
+} from './controller.ts';
 import { openStateDb } from './db/database.ts';
+import { openRaftStorage, openRaftTransport, startRaftCommandLog } from './quorum.ts';
+import { planQuorum } from './quorum-config.ts';
+import type { RaftCommandLog } from './raft-command-log.ts';
+import { StateMachine } from './state-machine.ts';
 
 const Port = z.number().int().min(0).max(65535);
 
@@ -25,9 +32,14 @@ export const controllerConfigSchema = z.strictObject({
     .optional(),
   dataDir: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
-  /** 0 picks a free port (tests); the chosen one is in `adminUrl`. */
+  /** 0 picks a free port (a quorum of one only); the chosen one is in `adminUrl`. */
   adminPort: Port,
+  /** Where the other controllers send raft messages; defaults to this controller's peer entry. */
   raftPort: Port.optional(),
+  /**
+   * Every controller of the quorum, this one included, the same list on each controller. Empty
+   * (or this controller alone) runs a quorum of one.
+   */
   peers: z
     .array(
       z.strictObject({
@@ -38,8 +50,19 @@ export const controllerConfigSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** One Raft tick; the leader sends heartbeats every tick. */
+  raftTickMs: z.number().int().min(5).max(1000).default(100),
+  /** A follower that hears no leader for between this and twice this starts an election. */
+  electionTimeoutMs: z.number().int().min(15).max(60_000).default(1000),
+  /** Applied entries after which the Raft log is compacted into a snapshot of the state. */
+  raftSnapshotEveryEntries: z.number().int().min(10).default(10_000),
   /** A data node silent for this long is fenced and loses its leaderships. */
   dataNodeSessionTimeoutMs: z.number().int().min(100).default(6000),
+  /**
+   * Added to each data node's first session under a new leader: a data node may still be waiting,
+   * for up to its request timeout (10 s), on a controller that stopped answering.
+   */
+  newLeaderSessionGraceMs: z.number().int().min(0).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;
@@ -48,6 +71,11 @@ export interface RunningController {
   stop(): Promise<void>;
   /** Base URL of the admin API, e.g. http://127.0.0.1:9600. */
   adminUrl: string;
+  /**
+   * Settles with the error that stopped this controller after start (the quorum turned out to
+   * serve another cluster); stays pending otherwise.
+   */
+  failed: Promise<Error>;
 }
 
 /** Grace for requests in flight at stop before their connections are cut. */
@@ -57,58 +85,123 @@ export async function startController(
   config: ControllerConfig,
   logger: Logger,
 ): Promise<RunningController> {
-  refuseOtherPeers(config);
+  const plan = planQuorum(config);
   const log = logger.child({ component: 'controller' });
   const opened = openStateDb(join(config.dataDir, 'controller.sqlite'));
-
+  const stateMachine = new StateMachine(opened.db);
   let adminUrl: string | null = null;
-  let stopping = false;
-  const core = createControllerCore({
-    controllerId: config.controllerId,
-    db: opened.db,
-    dataNodeSessionTimeoutMs: config.dataNodeSessionTimeoutMs,
-    logger,
-    adminUrl: () => adminUrl,
-  });
 
+  let raftLog: RaftCommandLog;
   try {
-    const clusterId = await ensureClusterId(core, config.clusterId, config.dataDir);
-    const app = buildApp(core);
-    const server = createAdaptorServer({
-      fetch: async (request, env) => {
-        const response = await app.fetch(request, env);
-        // While stopping, close each connection after its answer instead of keeping it alive.
-        if (stopping) response.headers.set('connection', 'close');
-        return response;
-      },
+    refuseOtherCluster(opened.db, config.clusterId, config.dataDir);
+    const storage = openRaftStorage(config.dataDir, stateMachine, plan, log);
+    const transport = await openRaftTransport(plan, logger).catch((err: unknown) => {
+      storage.close();
+      throw err;
     });
-    const address = await listen(server, config.adminPort, config.host);
-    adminUrl = `http://${urlHost(config.host)}:${address.port}`;
-    core.liveness.start();
-    log.info(
-      { clusterId, adminUrl, appliedIndex: core.stateMachine.appliedIndex },
-      'controller started',
-    );
-
-    const stopOnce = () => {
-      stopping = true;
-      return stop(server, core, opened.close, log);
-    };
-    return { adminUrl, stop: stopOnce };
+    raftLog = startRaftCommandLog({
+      plan,
+      storage,
+      transport,
+      stateMachine,
+      adminUrl: () => adminUrl,
+      clock: Date.now,
+      snapshotEveryEntries: config.raftSnapshotEveryEntries,
+      logger,
+    });
   } catch (err) {
-    core.close();
     opened.close();
     throw err;
   }
+
+  const core = createControllerCore({
+    controllerId: config.controllerId,
+    db: opened.db,
+    stateMachine,
+    commandLog: raftLog,
+    leaderTerm: () => raftLog.leaderTerm(),
+    dataNodeSessionTimeoutMs: config.dataNodeSessionTimeoutMs,
+    newLeaderGraceMs: config.newLeaderSessionGraceMs,
+    logger,
+    adminUrl: () => adminUrl,
+  });
+  raftLog.onLeadershipChange((leading) => runLeaderTimers(core, leading));
+
+  let stopping = false;
+  const app = buildApp(core);
+  const server = createAdaptorServer({
+    fetch: async (request, env) => {
+      const response = await app.fetch(request, env);
+      // While stopping, close each connection after its answer instead of keeping it alive.
+      if (stopping) response.headers.set('connection', 'close');
+      return response;
+    },
+  });
+
+  const settling = new AbortController();
+  const stopOnce = async () => {
+    if (stopping) return;
+    stopping = true;
+    settling.abort();
+    await stop(server, core, raftLog, opened.close, log);
+  };
+
+  try {
+    const address = await listen(server, config.adminPort, config.host);
+    adminUrl = `http://${urlHost(config.host)}:${address.port}`;
+  } catch (err) {
+    await stopOnce();
+    throw err;
+  }
+
+  // Only a leader can commit the cluster id. A quorum of one elects itself within a few ticks, so
+  // start-up waits for that and for the id; a larger one may be waiting for its other members, so the id is
+  // settled in the background and a wrong one stops the controller later (`failed`).
+  const clusterId = ensureClusterId(core, config.clusterId, {
+    signal: settling.signal,
+    whenLeading: (signal) => raftLog.whenLeading(signal),
+  });
+  if (plan.voters.length === 1) {
+    try {
+      await raftLog.whenLeading(settling.signal);
+      await clusterId;
+    } catch (err) {
+      await stopOnce();
+      throw err;
+    }
+  }
+
+  const failed = clusterId.then(
+    (id) => {
+      log.info({ clusterId: id }, 'cluster id known');
+      return never();
+    },
+    async (err: Error) => {
+      if (settling.signal.aborted) return never();
+      log.fatal({ err }, 'controller stops');
+      await stopOnce();
+      return err;
+    },
+  );
+  log.info(
+    { adminUrl, voters: plan.voters, appliedIndex: stateMachine.appliedIndex },
+    'controller started',
+  );
+  return { adminUrl, stop: stopOnce, failed };
 }
 
-function refuseOtherPeers(config: ControllerConfig): void {
-  const others = config.peers.filter((p) => p.id !== config.controllerId);
-  if (others.length > 0) {
-    throw new Error(
-      `peers lists controllers ${others.map((p) => p.id).join(', ')}, but this controller ` +
-        'runs a single-member control plane; remove the other peers',
-    );
+function never(): Promise<Error> {
+  return new Promise<Error>(() => undefined);
+}
+
+/** Liveness checks and preferred leader elections run on the leader only. */
+function runLeaderTimers(core: ControllerCore, leading: boolean): void {
+  if (leading) {
+    core.liveness.start();
+    core.preferredLeaders.start();
+  } else {
+    core.liveness.stop();
+    core.preferredLeaders.stop();
   }
 }
 
@@ -130,10 +223,12 @@ function urlHost(host: string): string {
 
 async function stop(
   server: Server,
-  core: ReturnType<typeof createControllerCore>,
+  core: ControllerCore,
+  raftLog: RaftCommandLog,
   closeDb: () => void,
   logger: Logger,
 ): Promise<void> {
+  runLeaderTimers(core, false);
   core.close();
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -143,6 +238,8 @@ async function stop(
   await closed;
   clearTimeout(cut);
 
+  // Nothing may be applied once the database is closed.
+  await raftLog.stop();
   closeDb();
   logger.info('controller stopped');
 }

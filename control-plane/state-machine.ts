@@ -4,14 +4,15 @@
 // same log holds the same rows. Each command runs in one transaction that also advances the
 // applied index; a refused command changes nothing but the applied index and returns its reason.
 //
-// Invariants: applied index = index of the last command applied, and commands are applied at
-// exactly applied index + 1; metadata version only grows; each stored change has a version above
-// every earlier one.
+// Invariants: applied index = index of the last log entry applied (a command, or under Raft a
+// no-op or membership entry), and entries are applied at exactly applied index + 1; metadata
+// version only grows; each stored change has a version above every earlier one.
 import { TransactionRollbackError } from 'drizzle-orm';
 import { invariant } from '../shared/assert.ts';
 import { initCluster, fenceDataNode, registerDataNode, unfenceDataNode } from './apply/cluster.ts';
 import { createApplyContext, type ApplyContext } from './apply/context.ts';
 import { commitOffsets, deleteGroupOffsets } from './apply/offsets.ts';
+import { allocateProducerIds, shutdownDataNode } from './apply/replication.ts';
 import {
   changeIsr,
   createPartitions,
@@ -29,6 +30,7 @@ import {
 } from './commands.ts';
 import type { StateDb, StateTx } from './db/database.ts';
 import { pruneChangesUpTo, readMeta, writeMeta } from './db/queries.ts';
+import { captureDatabase, restoreDatabaseImage } from './raft/sqlite-snapshot.ts';
 
 /** Metadata changes kept for data nodes that follow by version; older views get a snapshot. */
 export const METADATA_CHANGES_RETAINED = 10_000;
@@ -47,6 +49,8 @@ const handlers: Handlers = {
   deleteTopic,
   changeIsr,
   electLeaders,
+  shutdownDataNode,
+  allocateProducerIds,
   commitOffsets,
   deleteGroupOffsets,
 };
@@ -113,11 +117,14 @@ export type AppliedListener = (entry: LogEntry, result: CommandResult) => void;
 
 /**
  * The state machine as a command log drives it: applies committed entries in order and tells
- * listeners (the metadata long poll, liveness) after each. Whoever commits entries (the local log
- * now, Raft later) calls `apply` and hands the result to the entry's proposer.
+ * listeners (the metadata long poll, liveness) after each. Whoever commits entries (the local log,
+ * or Raft) calls `apply` and hands the result to the entry's proposer. Raft also hands it entries
+ * without a command, which only advance the applied index, and replaces the whole state with a
+ * snapshot when this controller has fallen behind the leader's compacted log.
  */
 export class StateMachine {
   private readonly listeners = new Set<AppliedListener>();
+  private readonly restoredListeners = new Set<() => void>();
 
   constructor(readonly db: StateDb) {}
 
@@ -152,8 +159,36 @@ export class StateMachine {
     return { ...outcome, index, metadataVersion: this.metadataVersion };
   }
 
+  /** An entry at `index` without a command (a Raft no-op or membership change). */
+  advanceOver(index: number): void {
+    this.db.transaction(
+      (tx) => {
+        const applied = readMeta(tx, 'appliedIndex');
+        invariant(index === applied + 1, `entry at index ${index} applied after ${applied}`);
+        writeMeta(tx, 'appliedIndex', index);
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  /** The whole state, applied index included, as a SQLite image. */
+  snapshot(): Uint8Array {
+    return captureDatabase(this.db.$client);
+  }
+
+  /** Replaces the whole state with an image from `snapshot()`, then tells restore listeners. */
+  restore(image: Uint8Array): void {
+    restoreDatabaseImage(this.db.$client, image);
+    for (const listener of this.restoredListeners) listener();
+  }
+
   onApplied(listener: AppliedListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onRestored(listener: () => void): () => void {
+    this.restoredListeners.add(listener);
+    return () => this.restoredListeners.delete(listener);
   }
 }

@@ -28,6 +28,30 @@ export const dataNodeConfigSchema = z
       .int()
       .positive()
       .default(100 * MiB),
+    /**
+     * Bytes of Kafka requests read and not yet answered, over all connections: a connection that
+     * would pass it is closed. At least maxRequestBytes plus 4.
+     */
+    maxQueuedRequestBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * MiB),
+    /**
+     * Kafka connections open at once. By default half the process's open-file limit, at most
+     * 10,000: partition logs need descriptors too.
+     */
+    maxConnections: z.number().int().positive().optional(),
+    /** A request must arrive whole within this long of its first byte. */
+    requestReadTimeoutMs: z.number().int().positive().default(60_000),
+    /** A connection with nothing in flight and no traffic for this long is closed. */
+    connectionIdleTimeoutMs: z.number().int().positive().default(600_000),
+    /** The most record bytes one Fetch answer carries, whatever the request asks (Kafka's 55 MiB). */
+    fetchMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(55 * MiB),
     heartbeatIntervalMs: z.number().int().positive().default(1000),
     /** How long one metadata long poll waits at the controller for a change. */
     metadataPollWaitMs: z.number().int().positive().default(10_000),
@@ -37,6 +61,28 @@ export const dataNodeConfigSchema = z
      * not set per node.
      */
     retentionCheckIntervalMs: z.number().int().positive().default(300_000),
+    /**
+     * A follower that has not caught up with its leader for this long leaves the ISR, so acks=all
+     * produces stop waiting for it. Kafka's default is 30 s; Weir aims at failover in seconds.
+     */
+    replicaLagTimeMaxMs: z.number().int().positive().default(5000),
+    /** How long a follower's fetch waits at the leader for new records. */
+    replicaFetchWaitMaxMs: z.number().int().positive().default(500),
+    /** Bytes a follower fetches per partition and request. */
+    replicaFetchMaxBytes: z.number().int().positive().default(MiB),
+    /** Pause before a follower asks a leader again after a failure. */
+    replicaFetchBackoffMs: z.number().int().positive().default(100),
+    /** A leader silent for this long (beyond the fetch wait) is taken as gone and reconnected. */
+    replicaRequestTimeoutMs: z.number().int().positive().default(3000),
+    /**
+     * At stop, how long to wait for the controller to move this node's leaderships elsewhere
+     * before closing anyway.
+     */
+    controlledShutdownTimeoutMs: z.number().int().nonnegative().default(5000),
+  })
+  .refine((c) => c.maxQueuedRequestBytes >= c.maxRequestBytes + 4, {
+    message: 'maxQueuedRequestBytes must hold one request of maxRequestBytes (plus 4 bytes)',
+    path: ['maxQueuedRequestBytes'],
   })
   .refine((c) => c.advertisedHost !== undefined || !isWildcard(c.host), {
     message: 'advertisedHost is required when host is a wildcard address',

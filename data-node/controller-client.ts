@@ -1,10 +1,11 @@
 // The data node's HTTP client for the control plane: registration, heartbeats, the metadata long
-// poll, and the admin calls that Kafka clients reach through us (topic creation and deletion).
+// poll, ISR changes of partition leaders, producer id blocks, controlled shutdown, and the admin
+// calls that Kafka clients reach through us (topic creation and deletion).
 // It knows a list of controllers and moves to the next one when a controller cannot be reached or
 // says it cannot serve (5xx, e.g. not the Raft leader); any other answer, success or problem, is
 // the cluster's answer.
 import { z } from 'zod';
-import { MetadataResponse } from '../shared/cluster-metadata.ts';
+import { MetadataResponse, PartitionRecord } from '../shared/cluster-metadata.ts';
 import type { Logger } from '../shared/logger.ts';
 
 /** A refusal from a controller, parsed from its problem+json body. */
@@ -52,6 +53,31 @@ export interface HeartbeatRequest {
   brokerEpoch: number;
   partitions: { topic: string; partition: number; logEndOffset: string; sizeBytes: number }[];
 }
+
+/** A partition leader's ISR change; the epochs fence it against newer changes. */
+export interface ChangeIsrRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  isr: number[];
+}
+
+export const ChangeIsrResponse = PartitionRecord.extend({ metadataVersion: z.number().int() });
+export type ChangeIsrResponse = z.infer<typeof ChangeIsrResponse>;
+
+/** A block of producer ids for this node to hand out: [firstProducerId, + count). */
+export const ProducerIdBlock = z.looseObject({
+  firstProducerId: z.string().regex(/^\d+$/),
+  count: z.number().int().positive(),
+});
+export type ProducerIdBlock = z.infer<typeof ProducerIdBlock>;
+
+export const ShutdownResponse = z.looseObject({
+  metadataVersion: z.number().int(),
+  changedPartitions: z.number().int(),
+});
+export type ShutdownResponse = z.infer<typeof ShutdownResponse>;
 
 export interface CreateTopicRequest {
   name: string;
@@ -104,6 +130,34 @@ export class ControllerClient {
     const path = `/internal/v1/metadata?since=${since}&waitMs=${waitMs}`;
     const body = await this.call('GET', path, { timeoutMs: waitMs + DEFAULT_TIMEOUT_MS, signal });
     return MetadataResponse.parse(body);
+  }
+
+  async changeIsr(
+    topic: string,
+    partition: number,
+    request: ChangeIsrRequest,
+  ): Promise<ChangeIsrResponse> {
+    const path = `/internal/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/isr`;
+    return ChangeIsrResponse.parse(await this.call('POST', path, { body: request }));
+  }
+
+  /** A new block of producer ids, unique in the cluster (InitProducerId). */
+  async allocateProducerIds(nodeId: number): Promise<ProducerIdBlock> {
+    const body = { nodeId };
+    return ProducerIdBlock.parse(await this.call('POST', '/internal/v1/producer-ids', { body }));
+  }
+
+  /** Controlled shutdown: this node's leaderships move to other ISR members. */
+  async shutdown(
+    nodeId: number,
+    brokerEpoch: number,
+    timeoutMs: number,
+  ): Promise<ShutdownResponse> {
+    const body = { nodeId, brokerEpoch };
+    const path = '/internal/v1/data-nodes/shutdown';
+    // One bound for the whole call, however many controllers it tries.
+    const signal = AbortSignal.timeout(timeoutMs);
+    return ShutdownResponse.parse(await this.call('POST', path, { body, timeoutMs, signal }));
   }
 
   async createTopic(request: CreateTopicRequest, validateOnly: boolean): Promise<TopicDescription> {

@@ -32,6 +32,7 @@ import { describeClusterHandler } from './handlers/describe-cluster.ts';
 import { describeConfigsHandler } from './handlers/describe-configs.ts';
 import { fetchHandler } from './handlers/fetch.ts';
 import { groupHandlers, type GroupService } from './handlers/groups.ts';
+import { initProducerIdHandler } from './handlers/init-producer-id.ts';
 import { listOffsetsHandler } from './handlers/list-offsets.ts';
 import { metadataHandler } from './handlers/metadata.ts';
 import { offsetForLeaderEpochHandler } from './handlers/offset-for-leader-epoch.ts';
@@ -68,6 +69,7 @@ export class Dispatcher {
       describeClusterHandler,
       createPartitionsHandler,
       ...groupHandlers(groups),
+      ...(node.producerIds ? [initProducerIdHandler(node.producerIds)] : []),
     ];
     for (const handler of handlers) this.routes.set(handler.apiKey, handler);
 

@@ -1,7 +1,9 @@
 // A data node process: it registers with the control plane under a fresh incarnation id, keeps
 // heartbeating, follows the committed cluster metadata, holds the partition replicas assigned to
-// it, and serves the Kafka protocol. Signals and process exit belong to the CLI; `stop()` here
-// closes the listener, the metadata poll and every partition log.
+// it (replicating them: fetchers for followed partitions, ISR changes for led ones), and serves
+// the Kafka protocol. Signals and process exit belong to the CLI; `stop()` here first asks the
+// controller to move this node's leaderships away (controlled shutdown), then closes the
+// listener, the metadata poll, the fetchers and every partition log.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +17,11 @@ import { ControllerOffsetStore } from './groups/offset-store.ts';
 import { GroupCoordinator } from './groups/coordinator.ts';
 import type { NodeContext } from './handlers/context.ts';
 import { EMPTY_SNAPSHOT, MetadataFollower } from './metadata-follower.ts';
+import type { IsrChangeOutcome, PartitionIdentity, ReplicationPort } from './partition.ts';
+import { ProducerIdAllocator } from './producer-ids.ts';
+import { ReplicaFetchers } from './replica-fetcher.ts';
 import { ReplicaManager } from './replica-manager.ts';
+import type { IsrChangeRequest } from './replication/leader-state.ts';
 import { KafkaServer } from './server.ts';
 
 export { dataNodeConfigSchema, type DataNodeConfig };
@@ -43,15 +49,45 @@ export async function startDataNode(
     config.controllers,
     log.child({ component: 'controller' }),
   );
+  let follower: MetadataFollower | null = null;
+  let node: NodeLifecycle | null = null;
+  const metadata = () => follower?.current() ?? EMPTY_SNAPSHOT;
+  // Replication reads the view being applied: it becomes `current` only once applied, and the
+  // partitions it makes followers start fetching before that.
+  let applying: ClusterSnapshot = EMPTY_SNAPSHOT;
+  const replicationView = () => applying;
+
+  // The fetchers read the partitions, and the partitions wake the fetchers: bound late.
+  let fetchers: ReplicaFetchers | null = null;
+  const port: ReplicationPort = {
+    changeIsr: (id, request) => sendIsrChange(controller, config.nodeId, node, id, request),
+    eligibleToJoin: (id) => applying.dataNodes.some((n) => n.nodeId === id && !n.fenced),
+    followerReady: () => fetchers?.update(),
+  };
   const replicas = new ReplicaManager(
     {
       nodeId: config.nodeId,
       dataDir: config.dataDir,
       log: { fsync: config.fsync, retentionCheckIntervalMs: config.retentionCheckIntervalMs },
+      replication: {
+        replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+        isrResendMs: ISR_RESEND_MS,
+        port,
+      },
+      onApplied: () => fetchers?.update(),
     },
     log.child({ component: 'replicas' }),
   );
-  let follower: MetadataFollower | null = null;
+  fetchers = new ReplicaFetchers({
+    nodeId: config.nodeId,
+    partitions: () => replicas.all(),
+    metadata: replicationView,
+    fetchWaitMaxMs: config.replicaFetchWaitMaxMs,
+    fetchMaxBytes: config.replicaFetchMaxBytes,
+    requestTimeoutMs: config.replicaRequestTimeoutMs,
+    retryBackoffMs: config.replicaFetchBackoffMs,
+    logger: log.child({ component: 'fetcher' }),
+  });
 
   const context: NodeContext = {
     nodeId: config.nodeId,
@@ -59,7 +95,8 @@ export async function startDataNode(
     replicas,
     controller,
     logger: log,
-    metadata: () => follower?.current() ?? EMPTY_SNAPSHOT,
+    producerIds: new ProducerIdAllocator(() => controller.allocateProducerIds(config.nodeId)),
+    metadata,
     awaitMetadata: (until, timeoutMs) =>
       follower?.waitUntil(until, timeoutMs) ?? Promise.resolve(false),
   };
@@ -72,21 +109,38 @@ export async function startDataNode(
   const dispatcher = new Dispatcher(context, groups, log.child({ component: 'dispatcher' }));
 
   const server = await KafkaServer.listen(
-    { host: config.host, port: config.kafkaPort, maxRequestBytes: config.maxRequestBytes },
+    {
+      host: config.host,
+      port: config.kafkaPort,
+      maxRequestBytes: config.maxRequestBytes,
+      maxQueuedRequestBytes: config.maxQueuedRequestBytes,
+      maxConnections: config.maxConnections,
+      requestReadTimeoutMs: config.requestReadTimeoutMs,
+      connectionIdleTimeoutMs: config.connectionIdleTimeoutMs,
+    },
     dispatcher.handle,
     log.child({ component: 'server' }),
   );
   const stopping = new AbortController();
-  const node = new NodeLifecycle(config, incarnationId, server.port, controller, replicas, log);
+  const lifecycle = new NodeLifecycle(
+    config,
+    incarnationId,
+    server.port,
+    controller,
+    replicas,
+    log,
+  );
+  node = lifecycle;
 
   try {
-    await node.register(stopping.signal);
+    await lifecycle.register(stopping.signal);
     follower = new MetadataFollower(
       controller,
       log.child({ component: 'metadata' }),
       { pollWaitMs: config.metadataPollWaitMs, retryBackoffMs: REGISTER_BACKOFF_MS },
       async (view) => {
-        await node.applyView(view);
+        applying = view;
+        await lifecycle.applyView(view);
         // Groups whose coordinator moved elsewhere are unloaded now, not at their next request.
         groups.onMetadataChange();
       },
@@ -96,19 +150,28 @@ export async function startDataNode(
     stopping.abort();
     await follower?.stop();
     await server.close();
+    await fetchers.stop();
     await replicas.close();
     throw err;
   }
 
-  const heartbeats = node.heartbeatForever(stopping.signal);
+  const heartbeating = new AbortController();
+  const heartbeats = lifecycle.heartbeatForever(
+    AbortSignal.any([stopping.signal, heartbeating.signal]),
+  );
   dispatcher.open();
   log.info({ kafkaPort: server.port }, 'data node started');
 
   const stop = async () => {
+    // Heartbeats stop first: one arriving after the shutdown command would unfence this node.
+    heartbeating.abort();
+    await heartbeats;
+    await lifecycle.controlledShutdown(follower!, config.controlledShutdownTimeoutMs);
+
     stopping.abort();
     await server.close();
     await follower?.stop();
-    await heartbeats;
+    await fetchers.stop();
     groups.close();
     await replicas.close();
     log.info('data node stopped');
@@ -122,7 +185,30 @@ export async function startDataNode(
   };
 }
 
-/** Registration, heartbeats and the guard that keeps a data dir to one cluster. */
+/** How often an ISR change the controller has not answered is sent again. */
+const ISR_RESEND_MS = 1000;
+
+/** Sends a leader's ISR change; a refusal with a Kafka code is an answer, anything else throws. */
+async function sendIsrChange(
+  controller: ControllerClient,
+  nodeId: number,
+  node: NodeLifecycle | null,
+  id: PartitionIdentity,
+  request: IsrChangeRequest,
+): Promise<IsrChangeOutcome> {
+  const { leaderEpoch, partitionEpoch, isr } = request;
+  const brokerEpoch = node?.currentBrokerEpoch ?? -1;
+  try {
+    const body = { nodeId, brokerEpoch, leaderEpoch, partitionEpoch, isr };
+    const answer = await controller.changeIsr(id.topic, id.partition, body);
+    return { kind: 'committed', ...answer };
+  } catch (err) {
+    if (!(err instanceof ControllerProblem) || err.kafkaErrorCode === undefined) throw err;
+    return { kind: 'refused', errorCode: err.kafkaErrorCode, message: err.detail };
+  }
+}
+
+/** Registration, heartbeats, controlled shutdown, and keeping a data dir to one cluster. */
 class NodeLifecycle {
   private brokerEpoch = -1;
   private clusterId: string | null = null;
@@ -155,6 +241,37 @@ class NodeLifecycle {
         this.logger.warn({ err: String(err) }, 'registration failed');
       }
       await sleep(REGISTER_BACKOFF_MS, undefined, { signal });
+    }
+  }
+
+  get currentBrokerEpoch(): number {
+    return this.brokerEpoch;
+  }
+
+  /**
+   * Asks the controller to move this node's leaderships to other ISR members and take it out of
+   * every ISR (the node is fenced until it registers again), then waits until this node's view
+   * shows that, so the partitions led here have resigned and their clients went elsewhere.
+   * Bounded by `timeoutMs`; a controller that cannot be reached only makes the stop abrupt.
+   */
+  async controlledShutdown(follower: MetadataFollower, timeoutMs: number): Promise<void> {
+    if (timeoutMs <= 0 || this.brokerEpoch < 0) return;
+    const deadline = Date.now() + timeoutMs;
+
+    try {
+      const answer = await this.controller.shutdown(
+        this.config.nodeId,
+        this.brokerEpoch,
+        timeoutMs,
+      );
+      const reached = await follower.waitUntil(
+        (view) => view.version >= answer.metadataVersion,
+        Math.max(0, deadline - Date.now()),
+      );
+      const fields = { changedPartitions: answer.changedPartitions, reached };
+      this.logger.info(fields, 'controlled shutdown done');
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'controlled shutdown failed');
     }
   }
 

@@ -2,7 +2,8 @@
 // new metadata view opens the partitions newly assigned here (creating their directories), hands
 // every held partition its leader, epoch and ISR, and deletes the partitions whose topic is gone
 // or whose replica moved away. Each partition directory carries a small marker naming its topic
-// id, so a topic deleted and created again under the same name never reuses old data.
+// id, so a topic deleted and created again under the same name never reuses old data. A timer
+// drives the leaders' periodic replication work (acks=all deadlines, ISR shrinking).
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import type { ClusterSnapshot, PartitionRecord, TopicRecord } from '../shared/cl
 import { partitionKey } from '../shared/ids.ts';
 import type { Logger } from '../shared/logger.ts';
 import { PartitionLog } from './log/partition-log.ts';
-import { Partition, type PartitionIdentity } from './partition.ts';
+import { Partition, type PartitionIdentity, type ReplicationOptions } from './partition.ts';
 import { logConfigFor, partitionSettingsFor, type NodeLogSettings } from './topic-settings.ts';
 
 const MARKER_FILE = 'partition.json';
@@ -22,7 +23,14 @@ export interface ReplicaManagerOptions {
   nodeId: number;
   dataDir: string;
   log: NodeLogSettings;
+  /** How partitions replicate; without it they cannot reach a controller (tests). */
+  replication?: ReplicationOptions;
+  /** Called after each view is applied: the replica fetchers regroup. */
+  onApplied?: () => void;
 }
+
+/** How often leaders expire acks=all waits, check their followers' lag and resend ISR changes. */
+const REPLICATION_TICK_MS = 100;
 
 interface Assignment {
   topic: TopicRecord;
@@ -32,6 +40,7 @@ interface Assignment {
 export class ReplicaManager {
   private readonly partitions = new Map<string, Partition>();
   private retentionTimer: NodeJS.Timeout | null = null;
+  private replicationTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -69,6 +78,7 @@ export class ReplicaManager {
 
     await this.apply(view);
     this.scheduleRetention();
+    this.scheduleReplication();
   }
 
   /** Brings the held partitions in line with a new view. Calls must not overlap. */
@@ -85,13 +95,15 @@ export class ReplicaManager {
 
     for (const [key, { topic, record }] of assigned) {
       const partition = this.partitions.get(key) ?? (await this.open(key, topic, record));
-      partition?.applyMetadata(record, partitionSettingsFor(topic));
+      await partition?.applyMetadata(record, partitionSettingsFor(topic));
     }
+    this.options.onApplied?.();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
+    if (this.replicationTimer !== null) clearInterval(this.replicationTimer);
 
     const open = [...this.partitions.values()];
     this.partitions.clear();
@@ -127,7 +139,10 @@ export class ReplicaManager {
       await writeMarker(dir, id);
       const log = await PartitionLog.open(dir, logConfigFor(topic, this.options.log), logger);
       const settings = partitionSettingsFor(topic);
-      const partition = Partition.create(id, this.options.nodeId, log, settings, this.logger);
+      const { nodeId, replication } = this.options;
+      const partition = replication
+        ? await Partition.open(id, nodeId, log, settings, this.logger, replication)
+        : Partition.create(id, nodeId, log, settings, this.logger);
 
       this.partitions.set(key, partition);
       logger.info({ logEndOffset: String(log.logEndOffset) }, 'partition opened');
@@ -182,6 +197,15 @@ export class ReplicaManager {
     };
     this.retentionTimer = setInterval(run, this.options.log.retentionCheckIntervalMs);
     this.retentionTimer.unref();
+  }
+
+  private scheduleReplication(): void {
+    const run = () => {
+      const now = Date.now();
+      for (const partition of this.partitions.values()) partition.tick(now);
+    };
+    this.replicationTimer = setInterval(run, REPLICATION_TICK_MS);
+    this.replicationTimer.unref();
   }
 }
 

@@ -1,6 +1,7 @@
 // The admin API (/v1): health, cluster, data nodes, topics and leader elections. Writes become
 // commands proposed through the command log (or dry runs with validateOnly=true); reads pass a
-// read barrier first, so that they see every write acknowledged before them.
+// read barrier first, so that they see every write acknowledged before them, unless the caller
+// asks for a stale read (?stale=true) from this controller's applied state.
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { PartitionRecord, TopicRecord } from '../../shared/cluster-metadata.ts';
 import { ErrorCode } from '../../shared/kafka-errors.ts';
@@ -18,6 +19,7 @@ import {
   Health,
   json,
   problems,
+  StaleQuery,
   TopicNameParam,
   TopicSummary,
   TopicView,
@@ -44,12 +46,14 @@ const health = createRoute({
 const getCluster = createRoute({
   method: 'get',
   path: '/v1/cluster',
+  request: { query: StaleQuery },
   responses: { 200: json(ClusterView, 'Cluster id and metadata version.'), ...problems(503) },
 });
 
 const listDataNodes = createRoute({
   method: 'get',
   path: '/v1/data-nodes',
+  request: { query: StaleQuery },
   responses: {
     200: json(z.object({ dataNodes: z.array(DataNodeView) }), 'Registered data nodes.'),
     ...problems(503),
@@ -73,6 +77,7 @@ const createTopic = createRoute({
 const listTopics = createRoute({
   method: 'get',
   path: '/v1/topics',
+  request: { query: StaleQuery },
   responses: {
     200: json(z.object({ topics: z.array(TopicSummary) }), 'Topics by name.'),
     ...problems(503),
@@ -82,7 +87,7 @@ const listTopics = createRoute({
 const describeTopic = createRoute({
   method: 'get',
   path: '/v1/topics/{name}',
-  request: { params: TopicNameParam },
+  request: { params: TopicNameParam, query: StaleQuery },
   responses: { 200: json(TopicView, 'The topic.'), ...problems(404, 503) },
 });
 
@@ -134,8 +139,13 @@ export function registerAdminRoutes(app: OpenAPIHono, deps: ControllerDeps): voi
     c.json({ status: 'ok' as const, controllerId: deps.controllerId, leader: log.isLeader() }, 200),
   );
 
+  /** Waits for the read barrier unless the caller settles for this controller's applied state. */
+  const readBarrier = async (stale: boolean) => {
+    if (!stale) await log.readBarrier();
+  };
+
   app.openapi(getCluster, async (c) => {
-    await log.readBarrier();
+    await readBarrier(c.req.valid('query').stale);
     return c.json(
       {
         clusterId: readClusterId(db) ?? '',
@@ -149,7 +159,7 @@ export function registerAdminRoutes(app: OpenAPIHono, deps: ControllerDeps): voi
   });
 
   app.openapi(listDataNodes, async (c) => {
-    await log.readBarrier();
+    await readBarrier(c.req.valid('query').stale);
     const dataNodes = readDataNodes(db).map((node) => {
       const at = deps.sessions.lastHeartbeatAt(node.nodeId);
       return { ...node, lastHeartbeatAt: at === null ? null : new Date(at).toISOString() };
@@ -178,7 +188,7 @@ export function registerAdminRoutes(app: OpenAPIHono, deps: ControllerDeps): voi
   );
 
   app.openapi(listTopics, async (c) => {
-    await log.readBarrier();
+    await readBarrier(c.req.valid('query').stale);
     const topics = readTopics(db).map((t) => ({
       name: t.name,
       topicId: t.topicId,
@@ -190,7 +200,7 @@ export function registerAdminRoutes(app: OpenAPIHono, deps: ControllerDeps): voi
 
   app.openapi(describeTopic, async (c) => {
     const { name } = c.req.valid('param');
-    await log.readBarrier();
+    await readBarrier(c.req.valid('query').stale);
 
     const topic = readTopic(db, name) ?? reject('unknownTopic', `topic ${name} does not exist`);
     return c.json(topicView(deps, topic, { metadataVersion: stateMachine.metadataVersion }), 200);

@@ -22,6 +22,7 @@ import {
   problems,
   RegisterBody,
   RegisterResult,
+  StaleQuery,
   TopicFilterQuery,
 } from './schemas.ts';
 
@@ -78,7 +79,7 @@ const commitOffsets = createRoute({
 const fetchOffsets = createRoute({
   method: 'get',
   path: '/internal/v1/groups/{groupId}/offsets',
-  request: { params: GroupParam, query: TopicFilterQuery },
+  request: { params: GroupParam, query: TopicFilterQuery.extend(StaleQuery.shape) },
   responses: {
     200: json(GroupOffsets, 'Committed offsets; partitions without one are absent.'),
     ...problems(503),
@@ -132,8 +133,9 @@ export function registerInternalRoutes(app: OpenAPIHono, deps: ControllerDeps): 
 
   app.openapi(fetchOffsets, async (c) => {
     const { groupId } = c.req.valid('param');
-    const topics = topicFilter(c.req.valid('query').topic);
-    await log.readBarrier();
+    const { topic, stale } = c.req.valid('query');
+    const topics = topicFilter(topic);
+    if (!stale) await log.readBarrier();
 
     const offsets = readGroupOffsets(deps.stateMachine.db, groupId, topics).map((o) => ({
       ...o,

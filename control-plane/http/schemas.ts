@@ -33,6 +33,18 @@ export const ValidateOnlyQuery = z.object({
     .openapi({ description: 'Check the request against the cluster without applying it.' }),
 });
 
+export const StaleQuery = z.object({
+  stale: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true')
+    .openapi({
+      description:
+        "Answer from this controller's applied state without checking with the leader: " +
+        'faster, and served without a leader, but it may miss the latest writes.',
+    }),
+});
+
 export const TopicNameParam = z.object({
   name: z.string().openapi({ param: { name: 'name', in: 'path' }, example: 'orders' }),
 });

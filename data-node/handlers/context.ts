@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { Encodable } from '../../shared/protocol/index.ts';
 import type { ControllerClient } from '../controller-client.ts';
 import type { DataNodeConfig } from '../config.ts';
+import type { ProducerIdAllocator } from '../producer-ids.ts';
 import type { ReplicaManager } from '../replica-manager.ts';
 import type { ConnectionInfo } from '../server.ts';
 
@@ -15,6 +16,8 @@ export interface NodeContext {
   readonly replicas: ReplicaManager;
   readonly controller: ControllerClient;
   readonly logger: Logger;
+  /** Serves InitProducerId; a node without one does not advertise the API. */
+  readonly producerIds?: ProducerIdAllocator;
   /** The current metadata view (version 0 before the first one arrives). */
   metadata(): ClusterSnapshot;
   /** Resolves true once a metadata view satisfies `until`, false after `timeoutMs`. */

@@ -1,5 +1,7 @@
 // Fetch (key 1, versions 4-17): consumers read committed records (below the high watermark) and
-// follower replicas read up to the log end offset; a replica id >= 0 marks a follower. The answer
+// follower replicas read up to the log end offset; a replica id >= 0 marks a follower, whose fetch
+// offset also reports its durable position to the leader (high watermark, ISR) and whose
+// lastFetchedEpoch (v12+) is checked for divergence. The answer
 // waits, up to maxWaitMs, until at least minBytes are there: every partition read wakes the
 // request when its log grows or its high watermark moves, so a produce is seen at once (case P4).
 // Size limits follow Kafka: per partition and per response, except that the first batch of the
@@ -83,7 +85,9 @@ function planFetch(request: FetchRequest, ctx: RequestContext): FetchPlan {
     return { topic: t.topic, topicId: t.topicId, name, parts };
   });
 
-  return { replicaId, isolationLevel: request.isolationLevel, maxBytes: request.maxBytes, topics };
+  // The node's own cap bounds what one answer holds in memory, whatever the client asks for.
+  const maxBytes = Math.min(request.maxBytes, ctx.node.config.fetchMaxBytes);
+  return { replicaId, isolationLevel: request.isolationLevel, maxBytes, topics };
 }
 
 function planPartition(
@@ -129,7 +133,7 @@ async function readPlan(plan: FetchPlan, nowMs: number) {
       const size = answer.records?.length ?? 0;
       bytes += size;
       remainingBytes -= size;
-      failed ||= answer.errorCode !== ErrorCode.NONE;
+      failed ||= answer.errorCode !== ErrorCode.NONE || diverges(answer);
       partitions.push(answer);
     }
     topics.push({ topic: t.topic, topicId: t.topicId, partitions });
@@ -152,13 +156,7 @@ async function readPartition(
     const maxBytes = Math.min(request.partitionMaxBytes, remainingBytes);
     const read =
       plan.replicaId >= 0
-        ? await partition.readForFollower(
-            plan.replicaId,
-            request.fetchOffset,
-            maxBytes,
-            minOneBatch,
-            nowMs,
-          )
+        ? await readForReplica(plan.replicaId, partition, request, maxBytes, minOneBatch, nowMs)
         : await partition.readForConsumer(request.fetchOffset, maxBytes, minOneBatch);
 
     return {
@@ -170,10 +168,42 @@ async function readPartition(
       abortedTransactions: plan.isolationLevel === READ_COMMITTED ? [] : null,
       preferredReadReplica: -1,
       records: read.records,
+      ...('divergingEpoch' in read ? { divergingEpoch: read.divergingEpoch } : {}),
     };
   } catch (err) {
     return failedPartition(request.partition, errorOf(err).code, partition);
   }
+}
+
+/**
+ * A follower's read. Its fetch offset is its durable position (the leader counts it toward the
+ * high watermark and the ISR); a follower whose log diverges gets no records but the epoch and
+ * offset to truncate to, and the request is answered at once.
+ */
+async function readForReplica(
+  replicaId: number,
+  partition: Partition,
+  request: FetchRequestPartition,
+  maxBytes: number,
+  minOneBatch: boolean,
+  nowMs: number,
+): Promise<{ records: Buffer; divergingEpoch?: { epoch: number; endOffset: bigint } }> {
+  const { fetchOffset, currentLeaderEpoch, lastFetchedEpoch } = request;
+  const fetch = { replicaId, fetchOffset, currentLeaderEpoch, lastFetchedEpoch, nowMs };
+  const read = await partition.readForFollower(fetch, maxBytes, minOneBatch);
+  if (read.divergingEpoch === null) return { records: read.records };
+
+  // An epoch unknown here still needs an offset the follower can act on: the log start.
+  const { leaderEpoch, endOffset } = read.divergingEpoch;
+  const known = endOffset >= 0n ? endOffset : partition.logStartOffset;
+  return { records: read.records, divergingEpoch: { epoch: leaderEpoch, endOffset: known } };
+}
+
+/** Whether an answer tells a follower to truncate: it must get it without waiting. */
+function diverges(answer: PartitionAnswer): boolean {
+  const diverging = answer.divergingEpoch;
+  if (diverging === undefined) return false;
+  return (diverging.epoch ?? -1) >= 0 || (diverging.endOffset ?? -1n) >= 0n;
 }
 
 function failedPartition(

@@ -15,6 +15,9 @@ import {
 } from '../../shared/protocol/index.ts';
 import type { ApiHandler } from './context.ts';
 
+/** The first version whose answer may leave a topic's name null (a topic asked for by id). */
+const NULL_NAME_FROM_VERSION = 12;
+
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: ApiKey.Metadata,
 
@@ -69,7 +72,9 @@ function selectTopics(
 
     const unknownCode =
       wanted.name === null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return { errorCode: unknownCode, name: wanted.name, topicId: wanted.topicId ?? ZERO_UUID };
+    // Versions 10 and 11 take a request by id but cannot say "no name" in the answer.
+    const name = wanted.name ?? (apiVersion >= NULL_NAME_FROM_VERSION ? null : '');
+    return { errorCode: unknownCode, name, topicId: wanted.topicId ?? ZERO_UUID };
   });
 }
 

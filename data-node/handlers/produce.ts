@@ -4,8 +4,11 @@
 // their fsyncs are shared. acks=0 gets no answer; if such a request fails, the connection is
 // closed, as Kafka does, so the producer notices and refreshes its metadata.
 //
-// Replication is not here yet: acks=-1 waits only for the leader's own durable append (after
-// checking the ISR size against min.insync.replicas), and timeoutMs is not used.
+// acks=1 is answered once the batches are durable on the leader; acks=-1 (all) once they are
+// committed, durable on every ISR member, or fails: NOT_ENOUGH_REPLICAS when the ISR is below
+// min.insync.replicas at append, REQUEST_TIMED_OUT after the request's timeoutMs. Idempotent
+// batches are checked by sequence (data-node/producer-gate.ts); a retry is answered with the
+// offsets the batch was first written at.
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
 import {
   ApiKey,
@@ -34,7 +37,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const pending = request.topicData.map((topic) => ({
       name: topic.name,
       answers: topic.partitionData.map((data) =>
-        appendOne(ctx, topic.name, data, request.acks, nowMs),
+        appendOne(ctx, topic.name, data, request.acks, nowMs, request.timeoutMs),
       ),
     }));
 
@@ -61,6 +64,7 @@ function appendOne(
   data: ProduceRequestPartition,
   acks: number,
   nowMs: number,
+  timeoutMs: number,
 ): Promise<PartitionAnswer> {
   try {
     const partition = findPartition(ctx.node, topic, data.index);
@@ -68,7 +72,7 @@ function appendOne(
       throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'produce without record batches');
     }
 
-    return partition.appendAsLeader(data.records, acks, nowMs).then(
+    return partition.appendAsLeader(data.records, acks, nowMs, timeoutMs).then(
       (appended): PartitionAnswer => ({
         index: data.index,
         errorCode: ErrorCode.NONE,

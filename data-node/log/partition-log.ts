@@ -457,7 +457,11 @@ export class PartitionLog {
     const epochText = await readCheckpoint(this.dir, LEADER_EPOCH_CHECKPOINT);
     const parsed = epochText === null ? null : LeaderEpochCache.parse(epochText);
     this.epochs = parsed ?? (await this.epochsFromSealedSegments());
-    this.epochs.truncateFromEnd(this.endOffset);
+    // Epochs starting at the log end had their first batch torn away, and are dropped; except
+    // when deleted records moved the log start up to the end: the epoch kept there by that
+    // deletion is still the log's latest.
+    const emptiedByDeletion = checkpointed > 0n && checkpointed === this.endOffset;
+    this.epochs.truncateFromEnd(emptiedByDeletion ? this.endOffset + 1n : this.endOffset);
     for (const seen of scannedEpochs) {
       // The epoch field is outside the CRC: a damaged one must not break the cache's order.
       if (seen.startOffset >= this.epochs.latestStartOffset) {

@@ -12,10 +12,16 @@ export interface DevOptions {
   adminPort?: number;
 }
 
-export const DEV_DEFAULTS = { controllers: 1, dataNodes: 3, kafkaPort: 9092, adminPort: 9600 };
+export const DEV_DEFAULTS = { controllers: 3, dataNodes: 3, kafkaPort: 9092, adminPort: 9600 };
 
 export async function runDev(opts: DevOptions): Promise<void> {
   let stopping = false;
+  let ready = false;
+  // A process that dies before the cluster is up (a port in use, a bad data dir) ends the wait.
+  let exitedEarly!: (err: Error) => void;
+  const earlyExit = new Promise<never>((_, reject) => (exitedEarly = reject));
+  earlyExit.catch(() => undefined);
+
   const { cluster, resumed } = LocalCluster.prepare(
     {
       dataDir: opts.dataDir,
@@ -25,7 +31,9 @@ export async function runDev(opts: DevOptions): Promise<void> {
       adminPort: opts.adminPort ?? DEV_DEFAULTS.adminPort,
     },
     (spec, code, signal) => {
-      if (!stopping) console.log(`! ${spec.name} exited (${signal ?? `code ${code}`}); see ${spec.logFile}`);
+      if (stopping) return;
+      console.log(`! ${spec.name} exited (${signal ?? `code ${code}`}); see ${spec.logFile}`);
+      if (!ready) exitedEarly(new Error(`${spec.name} stopped before the cluster was ready`));
     },
   );
 
@@ -39,22 +47,23 @@ export async function runDev(opts: DevOptions): Promise<void> {
   const started = Date.now();
   await cluster.start();
 
-  const shutdown = async () => {
+  const shutdown = async (exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping the cluster...');
     await cluster.stop();
     console.log('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
 
   try {
-    await cluster.waitUntilReady();
+    await Promise.race([cluster.waitUntilReady(), earlyExit]);
+    ready = true;
   } catch (err) {
     console.error(`weir dev: ${(err as Error).message}`);
-    await shutdown();
+    await shutdown(1);
     return;
   }
 

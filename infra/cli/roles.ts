@@ -18,6 +18,13 @@ export async function runController(configFile: string): Promise<void> {
 
   const running = await startOrExit(logger, () => startController(config, logger));
   stopOnSignals(logger, running);
+
+  // A controller that finds out after start that it cannot serve (its quorum belongs to another
+  // cluster) has stopped itself; the process ends too.
+  void running.failed.then((err) => {
+    console.error(`weir: controller stopped: ${err.message}`);
+    process.exit(1);
+  });
 }
 
 export async function runDataNode(configFile: string): Promise<void> {
@@ -31,7 +38,7 @@ export async function runDataNode(configFile: string): Promise<void> {
   stopOnSignals(logger, running);
 }
 
-async function startOrExit(logger: Logger, start: () => Promise<Running>): Promise<Running> {
+async function startOrExit<R extends Running>(logger: Logger, start: () => Promise<R>): Promise<R> {
   try {
     return await start();
   } catch (err) {

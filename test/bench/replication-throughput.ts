@@ -195,7 +195,8 @@ function percentile(sorted: number[], q: number): number {
 function report(results: Result[]): void {
   console.log(
     `acks=all, ${PARTITIONS} partitions, batches of ${BATCH_RECORDS} x ${RECORD_BYTES} B, ` +
-      `${IN_FLIGHT} in flight per partition, ${SECONDS} s, fsync ${args['no-fsync'] ? 'off' : 'on'}`,
+      `${IN_FLIGHT} in flight per partition, ${SECONDS} s, ` +
+      `fsync ${args['no-fsync'] ? 'off' : 'on'}`,
   );
   console.log('rf  records/s   MB/s   p50 ms  p99 ms  errors');
   for (const r of results) {

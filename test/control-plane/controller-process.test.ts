@@ -1,6 +1,6 @@
 // A controller started as the `weir controller` command starts it, reached over a real socket
 // with fetch: it serves the API, keeps its state across a restart, and refuses a data directory
-// of another cluster and a configuration naming other controllers.
+// of another cluster and a quorum it is not part of. Alone in its quorum, it elects itself.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,17 +100,17 @@ describe('controller process', () => {
     await expect(attempt).rejects.toThrow(/belongs to cluster blue.*green/);
   });
 
-  it('refuses a configuration naming other controllers', async () => {
-    const peers = [1, 2].map((id) => ({
+  it('refuses a configuration whose peers do not include this controller', async () => {
+    const peers = [2, 3].map((id) => ({
       id,
       host: '127.0.0.1',
-      adminPort: 19600 + id,
-      raftPort: 19650 + id,
+      adminPort: 19610 + id,
+      raftPort: 19620 + id,
     }));
 
     const attempt = startController(config(tempDir(), { peers }), silentLogger);
 
-    await expect(attempt).rejects.toThrow(/peers lists controllers 2/);
+    await expect(attempt).rejects.toThrow(/controllerId 1 is not among peers \(ids 2, 3\)/);
   });
 
   it('answers a metadata long poll over HTTP once a topic is created', async () => {

@@ -125,11 +125,20 @@ describe('Partition', () => {
     expect(calls).toBe(1);
   });
 
-  it('records how far followers have fetched', async () => {
+  it('commits a record once every ISR member has fetched past it', async () => {
     lead(0, [SELF, 2]);
     await partition.appendAsLeader(batch('a'), 1, Date.now());
-    const read = await partition.readForFollower(2, 0n, 1 << 20, true, 1234);
+    const fetch = { replicaId: 2, currentLeaderEpoch: 0, lastFetchedEpoch: -1, nowMs: Date.now() };
+
+    const read = await partition.readForFollower({ ...fetch, fetchOffset: 0n }, 1 << 20, true);
     expect(read.records.length).toBeGreaterThan(0);
-    expect(partition.followerProgress().get(2)).toEqual({ logEndOffset: 0n, lastFetchMs: 1234 });
+    expect(partition.highWatermark).toBe(0n);
+
+    await partition.readForFollower(
+      { ...fetch, fetchOffset: 1n, lastFetchedEpoch: 0 },
+      1 << 20,
+      true,
+    );
+    expect(partition.highWatermark).toBe(1n);
   });
 });

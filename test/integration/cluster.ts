@@ -6,19 +6,31 @@ import { join } from 'node:path';
 import { LocalCluster, type LocalClusterOptions } from '../../infra/local-cluster.ts';
 
 export interface TestClusterOptions extends Partial<LocalClusterOptions> {
-  /** Base of this test file's port range: Kafka ports from base, admin from base + 50. */
+  /**
+   * Base of this test file's port range: Kafka ports from base, admin ports from base + 50 and
+   * the controllers' raft ports right after them, so a file needs [base, base + 9] and
+   * [base + 50, base + 59].
+   */
   basePort: number;
 }
 
+/**
+ * One controller unless a test asks for a quorum: three controllers (as `weir dev` runs) made
+ * the client and protocol suites about a third slower on this 2-core machine, mostly in start-up,
+ * and what they test is the data plane. controller-failover.test.ts runs the quorum.
+ */
+const CONTROLLERS = 1;
+
 export async function startTestCluster(options: TestClusterOptions): Promise<LocalCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weir-test-'));
+  const controllers = options.controllers ?? CONTROLLERS;
   const { cluster } = LocalCluster.prepare({
     dataDir,
-    controllers: 1,
+    controllers,
     dataNodes: 3,
     kafkaPort: options.basePort,
     adminPort: options.basePort + 50,
-    raftPort: options.basePort + 70,
+    raftPort: options.basePort + 50 + controllers,
     logLevel: 'info',
     ...options,
   });
