@@ -6,10 +6,30 @@ import { ConfigError } from '../../shared/config.ts';
 import { runController, runDataNode } from './roles.ts';
 import { runDev } from './dev.ts';
 
+/** `--set field=value`: a config field from the command line, JSON-parsed when it parses. */
+function setFlag(pair: string, previous: Record<string, unknown>): Record<string, unknown> {
+  const at = pair.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('expected field=value');
+
+  const raw = pair.slice(at + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // Not JSON: the value is the string as given.
+  }
+  return { ...previous, [pair.slice(0, at)]: value };
+}
+
 function intFlag(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
   return n;
+}
+
+interface RoleOptions {
+  config: string;
+  set: Record<string, unknown>;
 }
 
 const program = new Command('weir')
@@ -20,13 +40,15 @@ program
   .command('controller')
   .description('run one controller of the control plane')
   .requiredOption('--config <file>', 'JSON config file')
-  .action((opts: { config: string }) => runController(opts.config));
+  .option('--set <field=value>', 'override a config field (repeatable)', setFlag, {})
+  .action((opts: RoleOptions) => runController(opts.config, opts.set));
 
 program
   .command('data-node')
   .description('run one data node')
   .requiredOption('--config <file>', 'JSON config file')
-  .action((opts: { config: string }) => runDataNode(opts.config));
+  .option('--set <field=value>', 'override a config field (repeatable)', setFlag, {})
+  .action((opts: RoleOptions) => runDataNode(opts.config, opts.set));
 
 program
   .command('dev')

@@ -9,8 +9,11 @@ interface Running {
   stop(): Promise<void>;
 }
 
-export async function runController(configFile: string): Promise<void> {
-  const config = loadConfig(controllerConfigSchema, { file: configFile });
+export async function runController(
+  configFile: string,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  const config = loadConfig(controllerConfigSchema, { file: configFile, overrides });
   const logger = createLogger({
     level: config.logLevel,
     base: { role: 'controller', controllerId: config.controllerId },
@@ -27,8 +30,11 @@ export async function runController(configFile: string): Promise<void> {
   });
 }
 
-export async function runDataNode(configFile: string): Promise<void> {
-  const config = loadConfig(dataNodeConfigSchema, { file: configFile });
+export async function runDataNode(
+  configFile: string,
+  overrides: Record<string, unknown> = {},
+): Promise<void> {
+  const config = loadConfig(dataNodeConfigSchema, { file: configFile, overrides });
   const logger = createLogger({
     level: config.logLevel,
     base: { role: 'data-node', nodeId: config.nodeId },

@@ -105,6 +105,16 @@ describe('configuration errors', () => {
     expect(result.stderr).toMatch(/kafkaPort/);
   });
 
+  it('takes config fields from --set, later than the file, and names a bad one', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'node.json');
+    writeFileSync(config, JSON.stringify({ nodeId: 1, dataDir: dir, kafkaPort: 19098 }));
+
+    const result = await run(['data-node', '--config', config, '--set', 'kafkaPort=99999']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/kafkaPort/);
+  });
+
   it('stops a controller whose config file is not JSON', async () => {
     const dir = tempDir();
     const config = join(dir, 'broken.json');
