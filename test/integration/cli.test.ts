@@ -60,8 +60,18 @@ describe('weir dev', () => {
   it('starts a cluster, records it in cluster.json and stops every child on Ctrl-C', async () => {
     const dataDir = tempDir();
     const dev = spawn(process.execPath, [
-      WEIR, 'dev', '--data-dir', dataDir, '--controllers', '1', '--data-nodes', '2',
-      '--kafka-port', '19030', '--admin-port', '19080',
+      WEIR,
+      'dev',
+      '--data-dir',
+      dataDir,
+      '--controllers',
+      '1',
+      '--data-nodes',
+      '2',
+      '--kafka-port',
+      '19030',
+      '--admin-port',
+      '19080',
     ]);
     let exitCode: number | null = null;
     dev.on('exit', (code) => (exitCode = code));
@@ -71,7 +81,11 @@ describe('weir dev', () => {
     expect(out).toContain('http://127.0.0.1:19080');
 
     const file = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterJson;
-    expect(file.processes.map((p) => p.name)).toEqual(['controller-1', 'data-node-1', 'data-node-2']);
+    expect(file.processes.map((p) => p.name)).toEqual([
+      'controller-1',
+      'data-node-1',
+      'data-node-2',
+    ]);
     const pids = file.processes.map((p) => p.pid);
     expect(pids.every(alive)).toBe(true);
 
