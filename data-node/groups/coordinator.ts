@@ -49,6 +49,7 @@ import {
   type GroupEvent,
   type GroupSettings,
   type JoinRequest,
+  joinError,
   type JoinResult,
   type MemberClaim,
   type Reply,
@@ -649,19 +650,6 @@ function toJoinRequest(
 
 function noCoordinator(key: string, errorCode: number, errorMessage: string) {
   return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage };
-}
-
-function joinError(memberId: string, errorCode: number): JoinResult {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    memberId,
-    skipAssignment: false,
-    members: [],
-  };
 }
 
 function joinResponse(version: number, result: JoinResult): JoinGroupResponse {

@@ -66,6 +66,20 @@ export interface JoinedMember {
   metadata: Buffer;
 }
 
+/** The answer to a JoinGroup that did not join: no generation, no leader, no members. */
+export function joinError(memberId: string, errorCode: number): JoinResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: '',
+    memberId,
+    skipAssignment: false,
+    members: [],
+  };
+}
+
 export interface JoinResult {
   errorCode: number;
   generationId: number;
@@ -915,20 +929,7 @@ export class Group {
   // ---- Effects ---------------------------------------------------------------------------------
 
   private replyJoinError(token: number, memberId: string, errorCode: number): void {
-    this.reply({
-      token,
-      kind: 'join',
-      result: {
-        errorCode,
-        generationId: -1,
-        protocolType: null,
-        protocolName: null,
-        leader: '',
-        memberId,
-        skipAssignment: false,
-        members: [],
-      },
-    });
+    this.reply({ token, kind: 'join', result: joinError(memberId, errorCode) });
   }
 
   private replySync(token: number, assignment: Buffer): void {
