@@ -11,6 +11,7 @@ import type { DataNodeLiveness } from './data-node-liveness.ts';
 import type { DataNodeSessions } from './data-node-sessions.ts';
 import { registerAdminRoutes } from './http/admin-routes.ts';
 import { registerInternalRoutes } from './http/internal-routes.ts';
+import { registerPresenceRoutes } from './http/presence-routes.ts';
 import { registerQuorumRoutes } from './http/quorum-routes.ts';
 import { registerReplicationRoutes } from './http/replication-routes.ts';
 import { problemFor, problemResponse, refuseInvalid } from './http/problem.ts';
@@ -59,6 +60,7 @@ export function buildApp(deps: ControllerDeps): ControllerApp {
 
   registerAdminRoutes(app, deps);
   registerInternalRoutes(app, deps);
+  registerPresenceRoutes(app, deps);
   registerReplicationRoutes(app, deps);
   registerQuorumRoutes(app, deps);
 

@@ -30,6 +30,8 @@ export interface ControllerCoreOptions {
   controllerId: number;
   db: StateDb;
   dataNodeSessionTimeoutMs: number;
+  /** Grace after a data node's presence connection is cut (see DataNodeLiveness). */
+  dataNodePresenceGraceMs?: number;
   logger: Logger;
   /** The admin URL other parties reach this controller at, once known. */
   adminUrl?: () => string | null;
@@ -85,6 +87,7 @@ export function createControllerCore(options: ControllerCoreOptions): Controller
     log: commandLog,
     sessions,
     sessionTimeoutMs: options.dataNodeSessionTimeoutMs,
+    presenceGraceMs: options.dataNodePresenceGraceMs,
     leaderTerm: options.leaderTerm,
     newLeaderGraceMs: options.newLeaderGraceMs,
     monotonicMs: clocks.monotonicMs,

@@ -1,12 +1,18 @@
 // Registration, heartbeats and fencing of data nodes, on the leader controller. Heartbeats update
 // in-memory sessions (data-node-sessions.ts); a periodic check proposes fenceDataNode for nodes
 // whose session lapsed, and a heartbeat from a fenced node under its current registration
-// proposes unfenceDataNode. Timing stays here, on the leader: what enters the log is a decision
+// proposes unfenceDataNode.
+// Each data node also keeps one presence request open here. A process that dies has its sockets
+// closed by its kernel, so the leader sees that request cut without an answer within
+// milliseconds; the node is fenced after a short grace unless it shows itself again (a new
+// presence request or a heartbeat), instead of after a whole session timeout. A node that is
+// paused or cut off by the network keeps its connection, and is found by the session timeout. Timing stays here, on the leader: what enters the log is a decision
 // naming the broker epoch it was made for, so a late decision cannot fence a newer registration.
 // Each time this controller starts leading (a new Raft term), every node gets a fresh session, so
 // nobody is fenced for heartbeats that went to the previous leader; the same after this process
 // was paused (stopped, or its event loop stalled), when it could not have seen heartbeats.
 import { invariant } from '../shared/assert.ts';
+import type { DataNodeRecord } from '../shared/cluster-metadata.ts';
 import type { Logger } from '../shared/logger.ts';
 import { NotLeaderError, type CommandLog } from './command-log.ts';
 import { reject, unwrap } from './commands.ts';
@@ -28,11 +34,23 @@ export interface HeartbeatRequest {
   partitions: PartitionReport[];
 }
 
+export interface PresenceRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  /** How long to hold the request before answering; the node then opens the next one. */
+  holdMs: number;
+}
+
 export interface LivenessOptions {
   db: StateDb;
   log: CommandLog;
   sessions: DataNodeSessions;
   sessionTimeoutMs: number;
+  /**
+   * How long a node whose presence connection was cut may take to open another (or heartbeat)
+   * before it is fenced. Defaults to the session timeout, which ignores presence connections.
+   */
+  presenceGraceMs?: number;
   /**
    * The term this controller leads in, null while it does not lead; a change restarts every
    * session. Defaults to 0 while the log says it leads.
@@ -52,6 +70,9 @@ export interface LivenessOptions {
 
 /** Timed checks this many intervals apart mean the process did not run in between. */
 const PAUSED_AFTER_INTERVALS = 3;
+
+/** How often a held presence request looks whether this controller still leads. */
+const PRESENCE_LEADERSHIP_CHECK_MS = 250;
 
 export class DataNodeLiveness {
   private timer: NodeJS.Timeout | null = null;
@@ -85,17 +106,7 @@ export class DataNodeLiveness {
     const { log, db, sessions } = this.options;
     this.requireLeader();
 
-    const node = readDataNode(db, request.nodeId);
-    if (node === undefined) {
-      reject('unknownDataNode', `data node ${request.nodeId} is not registered`);
-    }
-    if (node.brokerEpoch !== request.brokerEpoch) {
-      reject(
-        'staleBrokerEpoch',
-        `data node ${node.nodeId} has broker epoch ${node.brokerEpoch}, not ${request.brokerEpoch}`,
-      );
-    }
-
+    const node = this.registered(request.nodeId, request.brokerEpoch);
     this.touch(node.nodeId, node.brokerEpoch);
     sessions.report(node.nodeId, request.partitions);
 
@@ -107,10 +118,33 @@ export class DataNodeLiveness {
     return { fenced: false, metadataVersion: readMeta(db, 'metadataVersion') };
   }
 
-  /** Checks sessions every quarter of the timeout (at least every second). */
+  /**
+   * Holds a node's presence request until `holdMs` passes, this controller stops leading, or the
+   * node's side closes it. A close before the answer means the node may be gone: the check after
+   * the presence grace fences it unless it has shown itself again by then.
+   */
+  async presence(request: PresenceRequest, signal: AbortSignal): Promise<{ heldMs: number }> {
+    const { sessions, monotonicMs, wallMs } = this.options;
+    this.requireLeader();
+    const node = this.registered(request.nodeId, request.brokerEpoch);
+
+    const openedMs = monotonicMs();
+    sessions.presenceOpened(node.nodeId, node.brokerEpoch, openedMs, wallMs());
+    const lost = await this.holdPresence(request.holdMs, signal);
+    sessions.presenceClosed(node.nodeId, node.brokerEpoch, lost, monotonicMs());
+
+    if (lost) {
+      const graceMs = this.presenceGraceMs();
+      this.options.logger.info({ nodeId: node.nodeId, graceMs }, 'data node presence lost');
+      setTimeout(() => void this.check(), graceMs).unref();
+    }
+    return { heldMs: monotonicMs() - openedMs };
+  }
+
+  /** Checks sessions every eighth of the timeout, between 50 and 500 ms apart. */
   start(): void {
     invariant(this.timer === null, 'liveness checks started twice');
-    const intervalMs = Math.max(50, Math.min(1000, Math.floor(this.options.sessionTimeoutMs / 4)));
+    const intervalMs = Math.max(50, Math.min(500, Math.floor(this.options.sessionTimeoutMs / 8)));
     this.lastTimedCheckMs = this.options.monotonicMs();
     this.timer = setInterval(() => this.timedCheck(intervalMs), intervalMs);
     this.timer.unref();
@@ -140,7 +174,7 @@ export class DataNodeLiveness {
     }
 
     return sessions
-      .expired(nodes, now, sessionTimeoutMs)
+      .expired(nodes, now, sessionTimeoutMs, this.presenceGraceMs())
       .filter((node) => !this.fencing.has(node.nodeId))
       .map((node) => this.fence(node.nodeId, node.brokerEpoch));
   }
@@ -161,7 +195,7 @@ export class DataNodeLiveness {
   private async fence(nodeId: number, brokerEpoch: number): Promise<void> {
     const logger = this.options.logger.child({ nodeId, brokerEpoch });
     this.fencing.add(nodeId);
-    logger.warn({ sessionTimeoutMs: this.options.sessionTimeoutMs }, 'data node missed heartbeats');
+    logger.warn({ sessionTimeoutMs: this.options.sessionTimeoutMs }, 'data node session lapsed');
 
     try {
       const result = await this.options.log.propose({ type: 'fenceDataNode', nodeId, brokerEpoch });
@@ -176,6 +210,45 @@ export class DataNodeLiveness {
     } finally {
       this.fencing.delete(nodeId);
     }
+  }
+
+  /** Resolves true if the other side closed the request first, false when it is time to answer. */
+  private holdPresence(holdMs: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(true);
+
+    return new Promise((resolve) => {
+      const finish = (lost: boolean): void => {
+        clearTimeout(timer);
+        clearInterval(leadership);
+        signal.removeEventListener('abort', onAbort);
+        resolve(lost);
+      };
+      const onAbort = (): void => finish(true);
+      const timer = setTimeout(() => finish(false), holdMs).unref();
+      const leadership = setInterval(() => {
+        if (!this.options.log.isLeader()) finish(false);
+      }, PRESENCE_LEADERSHIP_CHECK_MS).unref();
+      signal.addEventListener('abort', onAbort);
+    });
+  }
+
+  /** The node's record, refusing an unknown node or a broker epoch other than its current one. */
+  private registered(nodeId: number, brokerEpoch: number): DataNodeRecord {
+    const node = readDataNode(this.options.db, nodeId);
+    if (node === undefined) {
+      reject('unknownDataNode', `data node ${nodeId} is not registered`);
+    }
+    if (node.brokerEpoch !== brokerEpoch) {
+      reject(
+        'staleBrokerEpoch',
+        `data node ${nodeId} has broker epoch ${node.brokerEpoch}, not ${brokerEpoch}`,
+      );
+    }
+    return node;
+  }
+
+  private presenceGraceMs(): number {
+    return this.options.presenceGraceMs ?? this.options.sessionTimeoutMs;
   }
 
   private leaderTerm(): number | null {

@@ -1,5 +1,6 @@
 // Data node liveness as the leader controller sees it: when each node last heartbeated under its
-// current broker epoch, and what it last reported about its partitions. This is memory only and
+// current broker epoch, whether its presence connection (a request it keeps open to the leader)
+// is still up, and what it last reported about its partitions. This is memory only and
 // lives on the leader; the decision it leads to (fence a node) enters the log as a command, so
 // followers never judge liveness by their own clocks. Time is passed in (a monotonic clock in
 // ms), which keeps this class free of timers and easy to test.
@@ -22,6 +23,13 @@ interface Session {
   lastHeartbeatMs: number;
   /** Wall-clock time of the last heartbeat, for people reading the admin API. */
   lastHeartbeatAtMs: number | null;
+  /** Presence connections open now under this broker epoch. */
+  presenceOpen: number;
+  /**
+   * When the last presence connection closed without an answer (the node's process died, or it
+   * cut the request), null while one is open or a heartbeat came since.
+   */
+  presenceLostMs: number | null;
 }
 
 export interface ReplicaReport {
@@ -37,7 +45,33 @@ export class DataNodeSessions {
 
   /** A registration or heartbeat under `brokerEpoch` at monotonic time `nowMs`. */
   heartbeat(nodeId: number, brokerEpoch: number, nowMs: number, wallMs: number | null): void {
-    this.sessions.set(nodeId, { brokerEpoch, lastHeartbeatMs: nowMs, lastHeartbeatAtMs: wallMs });
+    const session = this.sessions.get(nodeId);
+    const presenceOpen = session?.brokerEpoch === brokerEpoch ? session.presenceOpen : 0;
+    this.sessions.set(nodeId, {
+      brokerEpoch,
+      lastHeartbeatMs: nowMs,
+      lastHeartbeatAtMs: wallMs,
+      presenceOpen,
+      presenceLostMs: null,
+    });
+  }
+
+  /** The node opened a presence connection: it counts as a heartbeat. */
+  presenceOpened(nodeId: number, brokerEpoch: number, nowMs: number, wallMs: number): void {
+    this.heartbeat(nodeId, brokerEpoch, nowMs, wallMs);
+    this.sessions.get(nodeId)!.presenceOpen += 1;
+  }
+
+  /**
+   * A presence connection ended: answered (`lost` false) or closed by the other side before its
+   * answer (`lost` true). Losing the last one open starts a short grace, not a full session.
+   */
+  presenceClosed(nodeId: number, brokerEpoch: number, lost: boolean, nowMs: number): void {
+    const session = this.sessions.get(nodeId);
+    if (session === undefined || session.brokerEpoch !== brokerEpoch) return;
+
+    session.presenceOpen = Math.max(0, session.presenceOpen - 1);
+    if (lost && session.presenceOpen === 0) session.presenceLostMs = nowMs;
   }
 
   /** Replaces what `nodeId` reported before: partitions it no longer hosts drop out. */
@@ -66,15 +100,26 @@ export class DataNodeSessions {
    * not watched them before, so each gets a full timeout to heartbeat to it.
    */
   restartAll(nodes: readonly DataNodeRecord[], nowMs: number): void {
-    this.sessions.clear();
+    const known = new Set(nodes.map((n) => n.nodeId));
+    for (const nodeId of [...this.sessions.keys()]) {
+      if (!known.has(nodeId)) this.sessions.delete(nodeId);
+    }
+
+    // Presence connections still open here stay counted; only the clocks start again.
     for (const node of nodes) this.heartbeat(node.nodeId, node.brokerEpoch, nowMs, null);
   }
 
   /**
-   * Unfenced nodes whose session under their current broker epoch has lapsed. A node this
-   * controller has no session for (registered elsewhere, or under another epoch) starts one now.
+   * Unfenced nodes whose session under their current broker epoch has lapsed: silent for
+   * `timeoutMs`, or silent for `presenceGraceMs` since their presence connection was lost. A node
+   * this controller has no session for (registered elsewhere, or under another epoch) starts one.
    */
-  expired(nodes: readonly DataNodeRecord[], nowMs: number, timeoutMs: number): DataNodeRecord[] {
+  expired(
+    nodes: readonly DataNodeRecord[],
+    nowMs: number,
+    timeoutMs: number,
+    presenceGraceMs: number = timeoutMs,
+  ): DataNodeRecord[] {
     const lapsed: DataNodeRecord[] = [];
 
     for (const node of nodes) {
@@ -83,6 +128,11 @@ export class DataNodeSessions {
       if (session === undefined || session.brokerEpoch !== node.brokerEpoch) {
         this.heartbeat(node.nodeId, node.brokerEpoch, nowMs, null);
       } else if (nowMs - session.lastHeartbeatMs > timeoutMs) {
+        lapsed.push(node);
+      } else if (
+        session.presenceLostMs !== null &&
+        nowMs - session.presenceLostMs >= presenceGraceMs
+      ) {
         lapsed.push(node);
       }
     }

@@ -56,13 +56,22 @@ export const controllerConfigSchema = z.strictObject({
   electionTimeoutMs: z.number().int().min(15).max(60_000).default(1000),
   /** Applied entries after which the Raft log is compacted into a snapshot of the state. */
   raftSnapshotEveryEntries: z.number().int().min(10).default(10_000),
-  /** A data node silent for this long is fenced and loses its leaderships. */
-  dataNodeSessionTimeoutMs: z.number().int().min(100).default(6000),
   /**
-   * Added to each data node's first session under a new leader: a data node may still be waiting,
-   * for up to its request timeout (10 s), on a controller that stopped answering.
+   * A data node silent for this long is fenced and loses its leaderships. This is what finds a
+   * paused or cut-off node; a node whose process died is found through its presence connection.
+   * Data nodes heartbeat every 500 ms by default, so the default allows five missed in a row.
    */
-  newLeaderSessionGraceMs: z.number().int().min(0).default(10_000),
+  dataNodeSessionTimeoutMs: z.number().int().min(100).default(3000),
+  /**
+   * A data node whose presence connection closed without an answer is fenced unless it opens
+   * another (or heartbeats) within this long. A live node reopens it at once.
+   */
+  dataNodePresenceGraceMs: z.number().int().min(0).default(500),
+  /**
+   * Added to each data node's first session under a new leader: a data node may still be waiting
+   * on a controller that stopped answering, for up to its heartbeat timeout (about 1 s).
+   */
+  newLeaderSessionGraceMs: z.number().int().min(0).default(2000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;
@@ -122,6 +131,7 @@ export async function startController(
     leaderTerm: () => raftLog.leaderTerm(),
     dataNodeSessionTimeoutMs: config.dataNodeSessionTimeoutMs,
     newLeaderGraceMs: config.newLeaderSessionGraceMs,
+    dataNodePresenceGraceMs: config.dataNodePresenceGraceMs,
     logger,
     adminUrl: () => adminUrl,
   });

@@ -52,7 +52,13 @@ export const dataNodeConfigSchema = z
       .int()
       .positive()
       .default(55 * MiB),
-    heartbeatIntervalMs: z.number().int().positive().default(1000),
+    /** Between heartbeats to the leader controller; its session timeout allows several missed. */
+    heartbeatIntervalMs: z.number().int().positive().default(500),
+    /**
+     * A heartbeat unanswered for this long is given up, and the next goes to another controller:
+     * a paused leader controller must not hold heartbeats past the new leader's session timeout.
+     */
+    heartbeatTimeoutMs: z.number().int().positive().default(1000),
     /** How long one metadata long poll waits at the controller for a change. */
     metadataPollWaitMs: z.number().int().positive().default(10_000),
     /**

@@ -54,6 +54,12 @@ export interface HeartbeatRequest {
   partitions: { topic: string; partition: number; logEndOffset: string; sizeBytes: number }[];
 }
 
+export interface PresenceRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  holdMs: number;
+}
+
 /** A partition leader's ISR change; the epochs fence it against newer changes. */
 export interface ChangeIsrRequest {
   nodeId: number;
@@ -121,8 +127,21 @@ export class ControllerClient {
     return RegisterResponse.parse(body);
   }
 
-  async heartbeat(request: HeartbeatRequest): Promise<void> {
-    await this.call('POST', '/internal/v1/data-nodes/heartbeat', { body: request });
+  async heartbeat(request: HeartbeatRequest, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    await this.call('POST', '/internal/v1/data-nodes/heartbeat', { body: request, timeoutMs });
+  }
+
+  /**
+   * The presence request: the leader controller holds it for `holdMs`. Only its end matters (see
+   * control-plane/http/presence-routes.ts).
+   */
+  async presence(request: PresenceRequest, signal: AbortSignal): Promise<void> {
+    const timeoutMs = request.holdMs + DEFAULT_TIMEOUT_MS;
+    await this.call('POST', '/internal/v1/data-nodes/presence', {
+      body: request,
+      timeoutMs,
+      signal,
+    });
   }
 
   /** Long poll: answers once changes exist after `since`, or after about `waitMs` without any. */

@@ -34,6 +34,8 @@ export interface RunningDataNode {
 }
 
 const REGISTER_BACKOFF_MS = 500;
+/** How long the leader controller holds each presence request before answering it. */
+const PRESENCE_HOLD_MS = 20_000;
 const NODE_FILE = 'node.json';
 
 export async function startDataNode(
@@ -159,6 +161,8 @@ export async function startDataNode(
   const heartbeats = lifecycle.heartbeatForever(
     AbortSignal.any([stopping.signal, heartbeating.signal]),
   );
+  // Kept open until the very end: closing it early would have this node fenced as if it died.
+  const presence = lifecycle.presenceForever(stopping.signal);
   dispatcher.open();
   log.info({ kafkaPort: server.port }, 'data node started');
 
@@ -169,6 +173,7 @@ export async function startDataNode(
     await lifecycle.controlledShutdown(follower!, config.controlledShutdownTimeoutMs);
 
     stopping.abort();
+    await presence;
     await server.close();
     await follower?.stop();
     await fetchers.stop();
@@ -290,6 +295,27 @@ class NodeLifecycle {
     }
   }
 
+  /**
+   * Keeps one presence request open at the leader controller, opening the next as soon as one is
+   * answered. If this process dies its kernel closes the connection, and the controller fences
+   * this node within a short grace instead of a whole session timeout.
+   */
+  async presenceForever(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.controller.presence(
+          { nodeId: this.config.nodeId, brokerEpoch: this.brokerEpoch, holdMs: PRESENCE_HOLD_MS },
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        // Refused (registering again is the heartbeat's job) or no leader yet: try again soon.
+        this.logger.debug({ err: String(err) }, 'presence request failed');
+        await sleep(REGISTER_BACKOFF_MS, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
   private async heartbeatOnce(signal: AbortSignal): Promise<void> {
     const partitions = this.replicas.all().map((p) => ({
       topic: p.id.topic,
@@ -299,11 +325,8 @@ class NodeLifecycle {
     }));
 
     try {
-      await this.controller.heartbeat({
-        nodeId: this.config.nodeId,
-        brokerEpoch: this.brokerEpoch,
-        partitions,
-      });
+      const request = { nodeId: this.config.nodeId, brokerEpoch: this.brokerEpoch, partitions };
+      await this.controller.heartbeat(request, this.config.heartbeatTimeoutMs);
     } catch (err) {
       // A refused heartbeat means the controller no longer knows us under this broker epoch
       // (fenced, or it lost our registration): register again to get a new one.

@@ -149,9 +149,13 @@ export async function benchWeir(
       );
     }
     if (clients !== null) {
+      // Leader kills are measured through kafkajs whichever producer is faster: it looks for the
+      // new leader after a failed request, where @platformatic/kafka retried the dead one for
+      // about 5 s.
       subject.useClients(
         makeKafkaClient(clients.producer, subject.brokers, plan.inFlight),
         makeKafkaClient(clients.consumer, subject.brokers, plan.inFlight),
+        makeKafkaClient('kafkajs', subject.brokers, plan.inFlight),
       );
       recordWeirSettings(plan, results, subject.controllers, clients);
       await runCases(context, subject, 'Weir');
@@ -217,6 +221,7 @@ function recordWeirSettings(
   results.settings.kafkaClient = {
     producer: `${clients.producer} ${packageVersion(clients.producer)}`,
     consumer: `${clients.consumer} ${packageVersion(clients.consumer)}`,
+    failoverProducer: `kafkajs ${packageVersion('kafkajs')}`,
     batchBytes: plan.batchBytes,
     recordsPerRequest: Object.fromEntries(
       plan.recordSizes.map((s) => [s, recordsPerBatch(plan, s)]),

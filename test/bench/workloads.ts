@@ -45,6 +45,10 @@ export interface FailoverFigures {
   recordsAcked: number;
   /** Acknowledged records missing when the whole log is read back afterwards. */
   recordsLost: number;
+  /** The ids of the first lost records (the value's bytes 4-7), to look for them by hand. */
+  lostIds: number[];
+  /** Records read back at the end, and how many distinct record ids among them. */
+  recordsRead: number;
 }
 
 const WARMUP_BYTES = 4 * 1024 * 1024;
@@ -136,14 +140,20 @@ export async function failover(
 
   const seen = new Set<number>();
   const total = await subject.recordCount(name);
-  await subject.consume(name, total, plan.consumeDeadlineMs, (value) => {
+  const read = await subject.consume(name, total, plan.consumeDeadlineMs, (value) => {
     if (value.length >= 8 && value.readUInt32BE(0) === MAGIC) seen.add(value.readUInt32BE(4));
   });
 
-  let recordsLost = 0;
-  for (const id of acked) if (!seen.has(id)) recordsLost++;
+  const lost = [...acked].filter((id) => !seen.has(id)).sort((a, b) => a - b);
   const medianRecoveryMs = median(kills.map((k) => k.recoveryMs));
-  return { kills, medianRecoveryMs, recordsAcked: acked.size, recordsLost };
+  return {
+    kills,
+    medianRecoveryMs,
+    recordsAcked: acked.size,
+    recordsLost: lost.length,
+    lostIds: lost.slice(0, 20),
+    recordsRead: read.records,
+  };
 }
 
 async function killUnderLoad(
@@ -163,7 +173,7 @@ async function killUnderLoad(
     start: async () => {
       const id = newId();
       const issuedAt = nowMs();
-      await subject.publishOne(name, recordValue(id)).catch(backOff);
+      await subject.publishOneThroughFailover(name, recordValue(id)).catch(backOff);
       acked.add(id);
       if (issuedAt > diedAt && Number.isNaN(recoveredAt)) recoveredAt = nowMs();
     },

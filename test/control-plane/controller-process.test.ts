@@ -154,7 +154,7 @@ describe('controller configuration', () => {
     expect(parsed).toMatchObject({
       host: '127.0.0.1',
       peers: [],
-      dataNodeSessionTimeoutMs: 6000,
+      dataNodeSessionTimeoutMs: 3000,
       logLevel: 'info',
     });
     expect(() => config('/tmp/x', { adminPotr: 1 })).toThrow(/adminPotr/);

@@ -6,8 +6,9 @@
 //   - the replicas of each partition hold identical bytes;
 //   - the consumer never skipped an offset, never saw an offset's value change, and never read a
 //     record that is not in the final log.
-// It also prints, for each leader killed (or stopped), the time until an acks=all produce to its
-// partitions succeeded again, and the same for controlled shutdowns (SIGTERM). Not asserted.
+// It also prints, for each leader killed (SIGKILL) or stopped (SIGSTOP), the time until an acks=all
+// produce to its partitions succeeded again, and the same for controlled shutdowns (SIGTERM).
+// Not asserted: timings belong to benchmarks, and this machine is shared.
 //
 // WEIR_CHAOS_FAULTS sets the number of faults (default 24) for a longer run; WEIR_CHAOS_SEED
 // replays a fault schedule; WEIR_CHAOS_KEEP=1 keeps the cluster's directory (logs, data).
@@ -44,14 +45,13 @@ beforeAll(async () => {
     adminPort: 19480,
     raftPort: 19490,
     logLevel: 'info',
+    // Liveness runs on its defaults (heartbeats, session timeout, presence grace): the failover
+    // times printed are the ones a default cluster gives.
     dataNodeConfig: {
-      heartbeatIntervalMs: 250,
       replicaLagTimeMaxMs: 2000,
       replicaRequestTimeoutMs: 1500,
       controlledShutdownTimeoutMs: 3000,
     },
-    // No extra grace for data nodes under a new controller leader: no controller fails here.
-    controllerConfig: { dataNodeSessionTimeoutMs: 2000, newLeaderSessionGraceMs: 0 },
   });
 });
 
@@ -176,8 +176,7 @@ describe('chaos', () => {
     consumer.start();
     await pause(1000);
 
-    const failovers: number[] = [];
-    const shutdowns: number[] = [];
+    const recoveries: Record<Fault, number[]> = { kill: [], pause: [], terminate: [] };
     const schedule: string[] = [];
 
     for (let round = 0; round < FAULTS; round++) {
@@ -189,7 +188,10 @@ describe('chaos', () => {
           : NODES[Math.floor(rng() * 3)]!;
       const led = views.filter((p) => p.leader === victim).map((p) => p.partition);
       const fault: Fault = (['kill', 'pause', 'terminate'] as const)[Math.floor(rng() * 3)]!;
-      const downMs = 500 + Math.floor(rng() * 2000);
+      // Some pauses outlast the data node session timeout (3 s), so that frozen leaders are
+      // fenced as well as crashed ones.
+      const downMs =
+        fault === 'pause' ? 1000 + Math.floor(rng() * 4000) : 500 + Math.floor(rng() * 2000);
       const name = `data-node-${victim}`;
       schedule.push(`${fault} ${victim} (leads ${led.join(',') || '-'}) for ${downMs} ms`);
 
@@ -202,9 +204,9 @@ describe('chaos', () => {
       else cluster!.startProcess(name);
 
       await waitHealthy();
-      const measured = fault === 'terminate' ? shutdowns : failovers;
-      for (const p of led)
-        measured.push((await firstAckAfter(producers[p]!, startedMs)) - startedMs);
+      for (const p of led) {
+        recoveries[fault].push((await firstAckAfter(producers[p]!, startedMs)) - startedMs);
+      }
       const rewound = Math.floor(rng() * PARTITIONS);
       consumer.rewind(rewound, consumer.positionOf(rewound) / 2n);
     }
@@ -220,8 +222,9 @@ describe('chaos', () => {
     await consumer.stop();
 
     console.log(`faults:\n  ${schedule.join('\n  ')}`);
-    console.log(summary('leader failover until acks=all succeeds again', failovers));
-    console.log(summary('controlled shutdown interruption', shutdowns));
+    console.log(summary('leader SIGKILL until acks=all succeeds again', recoveries.kill));
+    console.log(summary('leader SIGSTOP until acks=all succeeds again', recoveries.pause));
+    console.log(summary('controlled shutdown interruption', recoveries.terminate));
     const failures = producers.flatMap((p) => p.failures);
     console.log(
       `acknowledged sends ${producers.map((p) => p.acked.length).join('/')}, ` +

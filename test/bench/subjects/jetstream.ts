@@ -106,6 +106,10 @@ export class JetStreamSubject implements Subject {
     };
   }
 
+  publishOneThroughFailover(name: string, value: Buffer): Promise<void> {
+    return this.publishOne(name, value);
+  }
+
   async publishOne(name: string, value: Buffer): Promise<void> {
     await this.js!.publish(name, value, { timeout: 2_000 });
   }

@@ -197,13 +197,15 @@ export class PlatformaticClient implements KafkaClient {
   ): Promise<PublishStats> {
     const producer = this.connectedProducer();
     const message = { topic, partition: 0, value: Buffer.alloc(recordBytes, 0x50) };
+    // acks on every send: this client applies its constructor's acks to nothing, and a send
+    // without them is acks=1.
     const send = async (n: number) =>
-      void (await producer.send({ messages: new Array(n).fill(message) }));
+      void (await producer.send({ acks: -1, messages: new Array(n).fill(message) }));
     return windowedProduce(send, recordBytes, count, deadlineMs, settings);
   }
 
   async produceOne(topic: string, value: Buffer): Promise<void> {
-    await this.connectedProducer().send({ messages: [{ topic, partition: 0, value }] });
+    await this.connectedProducer().send({ acks: -1, messages: [{ topic, partition: 0, value }] });
   }
 
   async consume(

@@ -43,6 +43,12 @@ export interface Subject {
   /** Publishes one record and resolves once it is acknowledged; rejects if the client gave up. */
   publishOne(name: string, value: Buffer): Promise<void>;
 
+  /**
+   * publishOne while leaders are being killed: the same, possibly through a client whose retries
+   * look for the new leader sooner.
+   */
+  publishOneThroughFailover(name: string, value: Buffer): Promise<void>;
+
   /** Reads the log from its start until `records` are read or the deadline passes. */
   consume(
     name: string,

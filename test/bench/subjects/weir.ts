@@ -35,6 +35,7 @@ export class WeirSubject implements Subject {
   readonly system = 'weir' as const;
   private producer: KafkaClient | null = null;
   private consumer: KafkaClient | null = null;
+  private failoverProducer: KafkaClient | null = null;
 
   private constructor(
     readonly replication: Replication,
@@ -67,10 +68,14 @@ export class WeirSubject implements Subject {
     return this.cluster.bootstrapServers.split(',');
   }
 
-  /** The clients that move records: one for producing, one for consuming. */
-  useClients(producer: KafkaClient, consumer: KafkaClient): void {
+  /**
+   * The clients that move records: one for producing, one for consuming, and one for producing
+   * while leaders are killed (the producer when not given).
+   */
+  useClients(producer: KafkaClient, consumer: KafkaClient, failover = producer): void {
     this.producer = producer;
     this.consumer = consumer;
+    this.failoverProducer = failover;
   }
 
   async createLog(name: string): Promise<void> {
@@ -112,6 +117,10 @@ export class WeirSubject implements Subject {
 
   publishOne(name: string, value: Buffer): Promise<void> {
     return this.producer!.produceOne(name, value);
+  }
+
+  publishOneThroughFailover(name: string, value: Buffer): Promise<void> {
+    return this.failoverProducer!.produceOne(name, value);
   }
 
   consume(
@@ -185,6 +194,7 @@ export class WeirSubject implements Subject {
     const clients = Promise.all([
       this.producer?.close(),
       this.consumer !== this.producer ? this.consumer?.close() : undefined,
+      this.failoverProducer !== this.producer ? this.failoverProducer?.close() : undefined,
       this.admin.disconnect(),
     ]).catch(() => {});
     await Promise.race([clients, sleep(5_000)]);
