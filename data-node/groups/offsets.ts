@@ -3,9 +3,19 @@
 // controller in the opposite order and move the committed offset backwards, and an OffsetFetch
 // sent after an OffsetCommit could miss it. Operations on different groups run concurrently.
 //
+// The same order keeps a rebalance from losing a commit: a member's commit, validated at
+// generation N and still on its way to the controller when generation N+1 forms, is queued ahead
+// of the OffsetFetch with which the partition's next owner learns where to start, so that fetch
+// answers only after the commit settled (test/groups/commit-fetch-order.test.ts).
+//
 // Nothing is cached: reads go to the controller, which answers from its committed state, so an
 // offset this node committed is always seen by the next fetch, on this node or on the next
 // coordinator of the group.
+//
+// Known shortcoming: a commit whose controller call failed without an answer (a timeout) is
+// reported as failed and the queue moves on, but the controller may still apply it later, after
+// a newer commit; the group's offset would then move back to the older one. The client was told
+// the commit failed, so no acknowledged commit is lost, but its records may be handed out again.
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CommittedOffset, CoordinatorRef, OffsetStore } from './offset-store.ts';

@@ -247,6 +247,41 @@ describe.skipIf(!hasKcat)('a librdkafka consumer group (kcat; skipped when kcat 
       ['0', '1', '2', '3'].map((i) => `after-kcat-${i}`),
     );
   });
+
+  it('hands its committed offsets to a kafkajs member, which resumes exactly there', async () => {
+    const groupId = 'librdkafka-then-kafkajs';
+    await produce('before-handover', 8);
+    const highs = (await admin.fetchTopicOffsets(TOPIC)).sort((a, b) => a.partition - b.partition);
+    const total = highs.reduce((n, p) => n + Number(p.high), 0);
+    expect(await kcat(groupId, total)).toHaveLength(total);
+    const fromKcat = await committed(groupId);
+    expect(fromKcat).toEqual(highs.map((p) => p.high));
+
+    await produce('handover', 8);
+    const consumer = kafka('kafkajs-after-kcat').consumer({ groupId, maxWaitTimeInMs: 200 });
+    const firstOffsets = new Map<number, string>();
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        if (!firstOffsets.has(partition)) firstOffsets.set(partition, message.offset);
+        seen.push(message.value!.toString());
+      },
+    });
+    await until(
+      'kafkajs consumed the new records',
+      () => seen.length >= 8,
+      () => seen,
+    );
+    await consumer.disconnect();
+
+    // Nothing kcat committed is read again, and each partition starts at kcat's offset.
+    expect(seen.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `handover-${i}`).sort());
+    expect([...firstOffsets].sort(([a], [b]) => a - b)).toEqual(
+      fromKcat.map((offset, partition) => [partition, offset]),
+    );
+  });
 });
 
 /** A connection to the group's coordinator, found with FindCoordinator as a client would. */
