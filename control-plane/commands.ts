@@ -39,8 +39,13 @@ export const OffsetCommitEntry = z.strictObject({
 });
 export type OffsetCommitEntry = z.infer<typeof OffsetCommitEntry>;
 
-/** The data node whose group coordinator sends a commit; refused once it is no longer current. */
+/**
+ * The data node whose group coordinator sends a commit, a deletion or a report. Refused
+ * (NOT_COORDINATOR) unless, in the state it is applied to, that node is live under this broker
+ * epoch and is the group's coordinator by rendezvous placement over the live nodes.
+ */
 export const CoordinatorRef = z.strictObject({ nodeId: NodeIdField, brokerEpoch: EpochField });
+export type CoordinatorRef = z.infer<typeof CoordinatorRef>;
 
 export const GroupCommit = z.strictObject({
   groupId: z.string(),
@@ -123,11 +128,35 @@ export const Command = z.discriminatedUnion('type', [
   }),
   /** Commits of several requests batched together; applied in order, later ones winning. */
   z.strictObject({ type: z.literal('commitOffsets'), commits: z.array(GroupCommit).min(1) }),
-  /** Null topics deletes every committed offset of the group. */
+  /**
+   * Deletes committed offsets of a group: those of `partitions` when given, else of `topics`, else
+   * all. A null coordinator (an operator's tool) is not checked against placement.
+   */
   z.strictObject({
     type: z.literal('deleteGroupOffsets'),
     groupId: z.string(),
     topics: z.array(z.string()).nullable(),
+    /** Absent in entries written before deletions named partitions or a coordinator. */
+    partitions: z.array(TopicPartition).nullish(),
+    coordinator: CoordinatorRef.nullish(),
+  }),
+  /**
+   * A coordinator's full list of its groups that have members now. Groups it lists are active as
+   * of this entry's time; its groups it no longer lists were active until now.
+   */
+  z.strictObject({
+    type: z.literal('reportActiveGroups'),
+    coordinator: CoordinatorRef,
+    groupIds: z.array(z.string()),
+  }),
+  /**
+   * Proposed periodically by the leader: deletes the offsets of every group that is not active
+   * now and was last active (a report, or a commit) more than `retentionMs` before this entry's
+   * time. The period travels in the command so that every controller expires alike.
+   */
+  z.strictObject({
+    type: z.literal('expireGroupOffsets'),
+    retentionMs: z.number().int().min(1),
   }),
 ]);
 export type Command = z.infer<typeof Command>;
@@ -163,6 +192,7 @@ export const REJECTION_CODES = {
   stalePartitionEpoch: ControllerErrorCode.INVALID_UPDATE_VERSION,
   invalidIsr: ErrorCode.INVALID_REQUEST,
   ineligibleReplica: ControllerErrorCode.INELIGIBLE_REPLICA,
+  notCoordinator: ErrorCode.NOT_COORDINATOR,
 } as const;
 export type RejectionReason = keyof typeof REJECTION_CODES;
 
@@ -216,6 +246,10 @@ export interface CommandOutputs {
   /** Per commit of the batch, per offset: a Kafka error code (NONE when stored). */
   commitOffsets: { errorCodes: number[][] };
   deleteGroupOffsets: { deleted: number };
+  /** Groups of the report that this coordinator does coordinate, now marked active. */
+  reportActiveGroups: { active: number };
+  /** Groups whose offsets expired, sorted, and how many offsets went with them. */
+  expireGroupOffsets: { groupIds: string[]; deleted: number };
 }
 
 interface Outcome {

@@ -14,6 +14,11 @@ import { readClusterId } from './db/queries.ts';
 import { LocalCommandLog } from './local-command-log.ts';
 import { MetadataFeed } from './metadata-feed.ts';
 import { OffsetCommitBatcher } from './offset-commits.ts';
+import {
+  OFFSETS_RETENTION_CHECK_MS_DEFAULT,
+  OFFSETS_RETENTION_MS_DEFAULT,
+  OffsetRetention,
+} from './offset-retention.ts';
 import { PreferredLeaderBalancer } from './preferred-leaders.ts';
 import { StateMachine } from './state-machine.ts';
 
@@ -45,6 +50,10 @@ export interface ControllerCoreOptions {
   leaderTerm?: () => number | null;
   /** Added to each data node's first session under a new leader (see DataNodeLiveness). */
   newLeaderGraceMs?: number;
+  /** Offsets of a group without members for this long expire (default 7 days). */
+  offsetsRetentionMs?: number;
+  /** How often the leader looks for expired offsets (default 10 minutes). */
+  offsetsRetentionCheckMs?: number;
 }
 
 /** A command log as the controller's parts use it. */
@@ -60,6 +69,8 @@ export interface ControllerCore extends ControllerDeps {
   commandLog: ControllerCommandLog;
   /** Not started here: main.ts starts it, so that in-process tests keep leaders where they are. */
   preferredLeaders: PreferredLeaderBalancer;
+  /** Not started here either: main.ts runs it on the leader. */
+  offsetRetention: OffsetRetention;
   /** Stops taking commands and answers parked long polls; the database stays open. */
   close(): void;
 }
@@ -102,6 +113,13 @@ export function createControllerCore(options: ControllerCoreOptions): Controller
     logger: logger.child({ component: 'preferred-leaders' }),
   });
 
+  const offsetRetention = new OffsetRetention({
+    log: commandLog,
+    retentionMs: options.offsetsRetentionMs ?? OFFSETS_RETENTION_MS_DEFAULT,
+    checkMs: options.offsetsRetentionCheckMs ?? OFFSETS_RETENTION_CHECK_MS_DEFAULT,
+    logger: logger.child({ component: 'offset-retention' }),
+  });
+
   return {
     controllerId,
     stateMachine,
@@ -116,9 +134,11 @@ export function createControllerCore(options: ControllerCoreOptions): Controller
     newTopicId: options.newTopicId ?? randomUUID,
     logger: logger.child({ component: 'http' }),
     preferredLeaders,
+    offsetRetention,
     close() {
       liveness.stop();
       preferredLeaders.stop();
+      offsetRetention.stop();
       commandLog.close();
       feed.close();
     },

@@ -18,6 +18,10 @@ import {
 import { openStateDb } from './db/database.ts';
 import { openRaftStorage, openRaftTransport, startRaftCommandLog } from './quorum.ts';
 import { planQuorum } from './quorum-config.ts';
+import {
+  OFFSETS_RETENTION_CHECK_MS_DEFAULT,
+  OFFSETS_RETENTION_MS_DEFAULT,
+} from './offset-retention.ts';
 import type { RaftCommandLog } from './raft-command-log.ts';
 import { StateMachine } from './state-machine.ts';
 
@@ -72,6 +76,22 @@ export const controllerConfigSchema = z.strictObject({
    * on a controller that stopped answering, for up to its heartbeat timeout (about 1 s).
    */
   newLeaderSessionGraceMs: z.number().int().min(0).default(2000),
+  /**
+   * The committed offsets of a consumer group that has had no members (and no commits) for this
+   * long are deleted, as Kafka's offsets.retention.minutes (7 days by default).
+   */
+  offsetsRetentionMs: z
+    .number('must be a number of milliseconds, e.g. 604800000 for 7 days')
+    .int('must be a whole number of milliseconds')
+    .min(1, 'must be at least 1 ms')
+    .default(OFFSETS_RETENTION_MS_DEFAULT),
+  /** How often the leader controller looks for expired offsets (10 minutes by default). */
+  offsetsRetentionCheckMs: z
+    .number('must be a number of milliseconds, e.g. 600000 for 10 minutes')
+    .int('must be a whole number of milliseconds')
+    .min(10, 'must be at least 10 ms')
+    .max(24 * 60 * 60 * 1000, 'must be at most a day (86400000 ms)')
+    .default(OFFSETS_RETENTION_CHECK_MS_DEFAULT),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type ControllerConfig = z.infer<typeof controllerConfigSchema>;
@@ -132,6 +152,8 @@ export async function startController(
     dataNodeSessionTimeoutMs: config.dataNodeSessionTimeoutMs,
     newLeaderGraceMs: config.newLeaderSessionGraceMs,
     dataNodePresenceGraceMs: config.dataNodePresenceGraceMs,
+    offsetsRetentionMs: config.offsetsRetentionMs,
+    offsetsRetentionCheckMs: config.offsetsRetentionCheckMs,
     logger,
     adminUrl: () => adminUrl,
   });
@@ -204,14 +226,16 @@ function never(): Promise<Error> {
   return new Promise<Error>(() => undefined);
 }
 
-/** Liveness checks and preferred leader elections run on the leader only. */
+/** Liveness checks, preferred leader elections and offset expiry run on the leader only. */
 function runLeaderTimers(core: ControllerCore, leading: boolean): void {
   if (leading) {
     core.liveness.start();
     core.preferredLeaders.start();
+    core.offsetRetention.start();
   } else {
     core.liveness.stop();
     core.preferredLeaders.stop();
+    core.offsetRetention.stop();
   }
 }
 

@@ -2,15 +2,24 @@
 // committed, commits that arrive wait and then go together in the next command. Under load this
 // turns many small log entries (and fsyncs, and with Raft round trips) into few; when idle, a
 // commit goes alone at once and waits for nothing. Order is kept: a later commit of the same
-// partition is applied after an earlier one.
+// partition is applied after an earlier one. A command is also bounded in bytes: it travels whole
+// in a Raft entry and, from a follower, in a forwarded HTTP request.
 import type { CommandLog } from './command-log.ts';
 import { unwrap, type GroupCommit } from './commands.ts';
 
 /** Group commits in one command at most. */
 export const COMMITS_PER_COMMAND_MAX = 500;
 
+/**
+ * JSON bytes of the commits of one command at most, unless a single commit alone is larger. Well
+ * under the controller's HTTP body limit, which a command forwarded by a follower must pass.
+ */
+export const COMMAND_BYTES_MAX = 1024 * 1024;
+
 interface Pending {
   commit: GroupCommit;
+  /** The commit's size in the command's JSON. */
+  bytes: number;
   resolve: (errorCodes: number[]) => void;
   reject: (err: unknown) => void;
 }
@@ -24,7 +33,7 @@ export class OffsetCommitBatcher {
   /** Resolves with one Kafka error code per offset of `commit` (NONE when stored). */
   commit(commit: GroupCommit): Promise<number[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ commit, resolve, reject });
+      this.queue.push({ commit, bytes: commitBytes(commit), resolve, reject });
       this.flush();
     });
   }
@@ -32,7 +41,7 @@ export class OffsetCommitBatcher {
   private flush(): void {
     if (this.inFlight || this.queue.length === 0) return;
 
-    const batch = this.queue.splice(0, COMMITS_PER_COMMAND_MAX);
+    const batch = this.queue.splice(0, batchLength(this.queue));
     this.inFlight = true;
     this.propose(batch).finally(() => {
       this.inFlight = false;
@@ -49,4 +58,21 @@ export class OffsetCommitBatcher {
       for (const p of batch) p.reject(err);
     }
   }
+}
+
+/** How many queued commits go in the next command: at least one, then within both bounds. */
+function batchLength(queue: readonly Pending[]): number {
+  let bytes = 0;
+  let count = 0;
+  for (const pending of queue) {
+    bytes += pending.bytes;
+    if (count > 0 && (bytes > COMMAND_BYTES_MAX || count === COMMITS_PER_COMMAND_MAX)) break;
+    count++;
+  }
+  return count;
+}
+
+/** A commit's size in the command's JSON. */
+export function commitBytes(commit: GroupCommit): number {
+  return Buffer.byteLength(JSON.stringify(commit), 'utf8');
 }

@@ -11,7 +11,12 @@ import { TransactionRollbackError } from 'drizzle-orm';
 import { invariant } from '../shared/assert.ts';
 import { initCluster, fenceDataNode, registerDataNode, unfenceDataNode } from './apply/cluster.ts';
 import { createApplyContext, type ApplyContext } from './apply/context.ts';
-import { commitOffsets, deleteGroupOffsets } from './apply/offsets.ts';
+import {
+  commitOffsets,
+  deleteGroupOffsets,
+  expireGroupOffsets,
+  reportActiveGroups,
+} from './apply/offsets.ts';
 import { allocateProducerIds, shutdownDataNode } from './apply/replication.ts';
 import {
   changeIsr,
@@ -53,6 +58,8 @@ const handlers: Handlers = {
   allocateProducerIds,
   commitOffsets,
   deleteGroupOffsets,
+  reportActiveGroups,
+  expireGroupOffsets,
 };
 
 /** Applies the command at log `index`; `now` is the clock reading stored with the log entry. */

@@ -31,6 +31,7 @@ import { deleteTopicsHandler } from './handlers/delete-topics.ts';
 import { describeClusterHandler } from './handlers/describe-cluster.ts';
 import { describeConfigsHandler } from './handlers/describe-configs.ts';
 import { fetchHandler } from './handlers/fetch.ts';
+import { offsetDeleteHandler } from './groups/offset-delete.ts';
 import { groupHandlers, type GroupService } from './handlers/groups.ts';
 import { initProducerIdHandler } from './handlers/init-producer-id.ts';
 import { listOffsetsHandler } from './handlers/list-offsets.ts';
@@ -69,6 +70,7 @@ export class Dispatcher {
       describeClusterHandler,
       createPartitionsHandler,
       ...groupHandlers(groups),
+      offsetDeleteHandler(groups),
       ...(node.producerIds ? [initProducerIdHandler(node.producerIds)] : []),
     ];
     for (const handler of handlers) this.routes.set(handler.apiKey, handler);

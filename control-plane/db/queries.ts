@@ -179,3 +179,13 @@ export function readGroupOffsets(
       commitTimeMs,
     }));
 }
+
+/** Ids of the groups that have committed offsets, sorted. */
+export function readGroupIds(tx: StateTx): string[] {
+  return tx
+    .selectDistinct({ groupId: groupOffsets.groupId })
+    .from(groupOffsets)
+    .orderBy(asc(groupOffsets.groupId))
+    .all()
+    .map((row) => row.groupId);
+}

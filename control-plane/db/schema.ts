@@ -95,6 +95,19 @@ export const groupOffsets = sqliteTable(
   (t) => [primaryKey({ columns: [t.groupId, t.topic, t.partition] })],
 );
 
+/**
+ * When each group was last known to have members, for offset retention. A group's last activity
+ * is the later of `lastActiveMs` and its latest offset commit. While `activeNodeId` is set, that
+ * coordinator (under `activeBrokerEpoch`) last reported members in the group: the group counts as
+ * active for as long as that node is live under that epoch and still coordinates the group.
+ */
+export const groupActivity = sqliteTable('group_activity', {
+  groupId: text('group_id').primaryKey(),
+  lastActiveMs: integer('last_active_ms').notNull(),
+  activeNodeId: integer('active_node_id'),
+  activeBrokerEpoch: integer('active_broker_epoch'),
+});
+
 /** Recent metadata changes, so data nodes can follow by version; older ones are pruned. */
 export const metadataChanges = sqliteTable('metadata_changes', {
   version: integer('version').primaryKey(),

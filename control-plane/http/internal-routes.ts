@@ -4,14 +4,18 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { ControllerDeps } from '../app.ts';
 import { unwrap } from '../commands.ts';
-import { readGroupOffsets } from '../db/queries.ts';
+import { readGroupIds, readGroupOffsets } from '../db/queries.ts';
 import {
+  ActiveGroupsBody,
+  ActiveGroupsResult,
   ChangeIsrBody,
   ChangeIsrParams,
   ChangeIsrResult,
   CommitOffsetsBody,
   CommitOffsetsResult,
   DeletedOffsets,
+  DeleteOffsetsBody,
+  GroupIds,
   GroupOffsets,
   GroupParam,
   HeartbeatBody,
@@ -93,6 +97,33 @@ const deleteOffsets = createRoute({
   responses: { 200: json(DeletedOffsets, 'Offsets deleted.'), ...problems(503) },
 });
 
+const deleteOffsetsAsCoordinator = createRoute({
+  method: 'post',
+  path: '/internal/v1/groups/{groupId}/offset-deletions',
+  request: { params: GroupParam, body: { ...json(DeleteOffsetsBody), required: true } },
+  responses: {
+    200: json(DeletedOffsets, 'Offsets deleted.'),
+    ...problems(400, 409, 503),
+  },
+});
+
+const listGroups = createRoute({
+  method: 'get',
+  path: '/internal/v1/groups',
+  request: { query: StaleQuery },
+  responses: { 200: json(GroupIds, 'Groups with committed offsets.'), ...problems(503) },
+});
+
+const reportActiveGroups = createRoute({
+  method: 'post',
+  path: '/internal/v1/active-groups',
+  request: { body: { ...json(ActiveGroupsBody), required: true } },
+  responses: {
+    200: json(ActiveGroupsResult, 'Recorded; offset retention counts from now for these.'),
+    ...problems(400, 409, 503),
+  },
+});
+
 export function registerInternalRoutes(app: OpenAPIHono, deps: ControllerDeps): void {
   const { log, liveness, feed } = deps;
 
@@ -149,6 +180,38 @@ export function registerInternalRoutes(app: OpenAPIHono, deps: ControllerDeps): 
     const topics = topicFilter(c.req.valid('query').topic);
 
     const result = await log.propose({ type: 'deleteGroupOffsets', groupId, topics });
+    return c.json(unwrap(result), 200);
+  });
+
+  registerGroupCoordinatorRoutes(app, deps);
+}
+
+/** What group coordinators send besides commits: deletions, activity, and the list of groups. */
+function registerGroupCoordinatorRoutes(app: OpenAPIHono, deps: ControllerDeps): void {
+  const { log } = deps;
+
+  app.openapi(deleteOffsetsAsCoordinator, async (c) => {
+    const { groupId } = c.req.valid('param');
+    const { coordinator, partitions } = c.req.valid('json');
+
+    const result = await log.propose({
+      type: 'deleteGroupOffsets',
+      groupId,
+      topics: null,
+      partitions,
+      coordinator,
+    });
+    return c.json(unwrap(result), 200);
+  });
+
+  app.openapi(listGroups, async (c) => {
+    if (!c.req.valid('query').stale) await log.readBarrier();
+    return c.json({ groupIds: readGroupIds(deps.stateMachine.db) }, 200);
+  });
+
+  app.openapi(reportActiveGroups, async (c) => {
+    const { coordinator, groupIds } = c.req.valid('json');
+    const result = await log.propose({ type: 'reportActiveGroups', coordinator, groupIds });
     return c.json(unwrap(result), 200);
   });
 }

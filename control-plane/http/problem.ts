@@ -37,6 +37,7 @@ const STATUS_BY_REASON: Record<RejectionReason, number> = {
   stalePartitionEpoch: 409,
   invalidIsr: 400,
   ineligibleReplica: 400,
+  notCoordinator: 409,
 };
 
 /** Kafka codes that shared/kafka-errors.ts does not name yet, for titles. */

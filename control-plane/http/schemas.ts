@@ -282,6 +282,39 @@ export const GroupOffsets = z
 
 export const DeletedOffsets = z.object({ deleted: z.number().int() }).openapi('DeletedOffsets');
 
+const CoordinatorRef = z.strictObject({ nodeId: NodeId, brokerEpoch: Epoch }).openapi({
+  description:
+    'The data node sending, under its current broker epoch; refused (NOT_COORDINATOR) unless ' +
+    'it is live and coordinates the group in the committed state.',
+});
+
+export const DeleteOffsetsBody = z
+  .strictObject({
+    coordinator: CoordinatorRef,
+    partitions: z
+      .array(z.strictObject({ topic: z.string(), partition: PartitionIndex }))
+      .nullable()
+      .openapi({ description: 'The partitions whose offsets go; null for every one.' }),
+  })
+  .openapi('DeleteOffsets');
+
+export const GroupIds = z
+  .object({ groupIds: z.array(z.string()) })
+  .openapi('GroupIds', { description: 'Groups that have committed offsets, sorted.' });
+
+export const ActiveGroupsBody = z
+  .strictObject({
+    coordinator: CoordinatorRef,
+    groupIds: z.array(z.string()).openapi({
+      description: 'Every group with members on this coordinator now; the others it had are empty.',
+    }),
+  })
+  .openapi('ActiveGroups');
+
+export const ActiveGroupsResult = z
+  .object({ active: z.number().int() })
+  .openapi('ActiveGroupsResult');
+
 const ERROR_DESCRIPTIONS = {
   400: 'The request is not valid (problem+json names the field and Kafka error code).',
   404: 'No such topic, partition or data node.',

@@ -9,8 +9,7 @@
 // Known shortcomings: membership lives in memory only. When a group's coordinator changes (node
 // restart, node fenced, a node joining), the new coordinator starts the group empty; members get
 // NOT_COORDINATOR or ILLEGAL_GENERATION, rejoin and rebalance once (their committed offsets are
-// safe in the controller). ListGroups shows only the groups loaded on this node since it started,
-// not those known only by their committed offsets. Transactions are not coordinated at all.
+// safe in the controller). Transactions are not coordinated at all.
 import { randomUUID } from 'node:crypto';
 import { invariant } from '../../shared/assert.ts';
 import type { ClusterSnapshot } from '../../shared/cluster-metadata.ts';
@@ -35,6 +34,7 @@ import type {
   ListGroupsResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
+  OffsetDeleteRequest,
   OffsetFetchRequest,
   OffsetFetchResponse,
   OffsetFetchResponseGroup,
@@ -55,7 +55,14 @@ import {
   type Reply,
   type SyncResult,
 } from './group.ts';
-import type { CommittedOffset, OffsetStore } from './offset-store.ts';
+import { offsetDelete, type OffsetDeleteDeps } from './offset-delete.ts';
+import {
+  CoordinatorOffsetStore,
+  coordinatorRef,
+  GroupActivityReporter,
+  type CommittedOffset,
+  type OffsetStore,
+} from './offset-store.ts';
 import { GroupOffsets } from './offsets.ts';
 import { coordinatorFor } from './placement.ts';
 
@@ -99,6 +106,7 @@ export const GROUP_API_KEYS: ReadonlySet<number> = new Set([
   ApiKey.DescribeGroups,
   ApiKey.ListGroups,
   ApiKey.DeleteGroups,
+  ApiKey.OffsetDelete,
 ]);
 
 /** A group loaded on this node, with the timer that serves its next deadline. */
@@ -122,6 +130,10 @@ export class GroupCoordinator {
   private readonly logger: Logger;
   private readonly metadata: () => ClusterSnapshot;
   private readonly offsets: GroupOffsets;
+  /** The offset store, naming this node as coordinator in every write. */
+  private readonly offsetStore: OffsetStore;
+  private readonly offsetDeletes: OffsetDeleteDeps;
+  private readonly activity: GroupActivityReporter;
   private readonly clock: Clock;
   private readonly settings: CoordinatorSettings;
   private readonly groupSettings: GroupSettings;
@@ -136,7 +148,24 @@ export class GroupCoordinator {
     this.nodeId = options.nodeId;
     this.logger = options.logger.child({ component: 'group-coordinator' });
     this.metadata = options.metadata;
-    this.offsets = new GroupOffsets(options.offsets, this.logger);
+    this.offsetStore = new CoordinatorOffsetStore(options.offsets, () =>
+      coordinatorRef(this.nodeId, this.metadata()),
+    );
+    this.offsets = new GroupOffsets(this.offsetStore, this.logger);
+    this.offsetDeletes = {
+      refusal: (groupId) => this.refusal(groupId),
+      group: (groupId) => this.groups.get(groupId)?.group,
+      store: this.offsetStore,
+      logger: this.logger,
+    };
+    // Retention of offsets counts from the last time a group had members: report who has them.
+    this.activity = new GroupActivityReporter({
+      store: this.offsetStore,
+      self: () => coordinatorRef(this.nodeId, this.metadata()),
+      activeGroups: () => this.activeGroupIds(),
+      logger: this.logger,
+    });
+    this.activity.start();
     this.clock = options.clock ?? systemClock;
     this.settings = { ...DEFAULT_COORDINATOR_SETTINGS, ...options.settings };
     this.groupSettings = {
@@ -175,6 +204,8 @@ export class GroupCoordinator {
         return this.listGroups(apiVersion, body as ListGroupsRequest);
       case ApiKey.DeleteGroups:
         return this.deleteGroups(apiVersion, body as DeleteGroupsRequest);
+      case ApiKey.OffsetDelete:
+        return offsetDelete(this.offsetDeletes, body as OffsetDeleteRequest);
     }
     invariant(false, `api key ${apiKey} is not a group api`);
   }
@@ -193,6 +224,7 @@ export class GroupCoordinator {
   /** Stops serving: every waiting request is answered and every timer cancelled. */
   close(): void {
     this.closed = true;
+    this.activity.stop();
     for (const groupId of [...this.groups.keys()]) this.unload(groupId, ErrorCode.NOT_COORDINATOR);
   }
 
@@ -466,22 +498,41 @@ export class GroupCoordinator {
     }
   }
 
-  listGroups(_version: number, request: ListGroupsRequest): ListGroupsResponse {
+  /** The groups loaded here, and those the controller holds offsets for, that this node serves. */
+  async listGroups(_version: number, request: ListGroupsRequest): Promise<ListGroupsResponse> {
     const states = new Set(request.statesFilter.map((s) => s.toLowerCase()));
     const types = new Set(request.typesFilter.map((t) => t.toLowerCase()));
     if (this.closed || (types.size > 0 && !types.has('classic'))) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups: [] };
     }
 
-    const groups = [];
-    for (const [groupId, { group }] of this.groups) {
-      if (!this.coordinates(groupId)) continue;
-      if (states.size > 0 && !states.has(group.state.toLowerCase())) continue;
-
-      const protocolType = group.protocolType ?? '';
-      groups.push({ groupId, protocolType, groupState: group.state, groupType: 'classic' });
+    let stored: string[];
+    try {
+      stored = await this.offsetStore.listGroupIds();
+    } catch (err) {
+      const errorCode = this.offsets.errorCode(err, '', 'list groups failed');
+      return { throttleTimeMs: 0, errorCode, groups: [] };
     }
+
+    const listed = new Map<string, { protocolType: string; groupState: string }>();
+    for (const groupId of stored) listed.set(groupId, { protocolType: '', groupState: 'Empty' });
+    for (const [groupId, { group }] of this.groups) {
+      listed.set(groupId, { protocolType: group.protocolType ?? '', groupState: group.state });
+    }
+
+    const groups = [...listed]
+      .filter(([, g]) => states.size === 0 || states.has(g.groupState.toLowerCase()))
+      .filter(([groupId]) => this.coordinates(groupId))
+      .map(([groupId, g]) => ({ groupId, ...g, groupType: 'classic' }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+  }
+
+  /** Groups this node coordinates that have members now: their offsets must not expire. */
+  private activeGroupIds(): string[] {
+    return [...this.groups.values()]
+      .filter(({ group }) => group.state !== 'Empty' && group.state !== 'Dead')
+      .map(({ group }) => group.groupId)
+      .filter((groupId) => this.coordinates(groupId));
   }
 
   async deleteGroups(

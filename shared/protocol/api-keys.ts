@@ -27,6 +27,7 @@ export const ApiKey = {
   SaslAuthenticate: 36,
   CreatePartitions: 37,
   DeleteGroups: 42,
+  OffsetDelete: 47,
   DescribeCluster: 60,
 } as const;
 
@@ -75,6 +76,7 @@ export const SUPPORTED_VERSIONS: ReadonlyMap<number, VersionBounds> = new Map([
   [ApiKey.AlterConfigs, { min: 0, max: 2 }],
   [ApiKey.CreatePartitions, { min: 0, max: 3 }],
   [ApiKey.DeleteGroups, { min: 0, max: 2 }],
+  [ApiKey.OffsetDelete, { min: 0, max: 0 }],
   [ApiKey.DescribeCluster, { min: 0, max: 1 }],
 ]);
 

@@ -60,6 +60,8 @@ export type CreatePartitionsRequest = RequestOf<typeof A.CreatePartitionsApi>;
 export type CreatePartitionsResponse = ResponseOf<typeof A.CreatePartitionsApi>;
 export type DeleteGroupsRequest = RequestOf<typeof A.DeleteGroupsApi>;
 export type DeleteGroupsResponse = ResponseOf<typeof A.DeleteGroupsApi>;
+export type OffsetDeleteRequest = RequestOf<typeof A.OffsetDeleteApi>;
+export type OffsetDeleteResponse = ResponseOf<typeof A.OffsetDeleteApi>;
 export type DescribeClusterRequest = RequestOf<typeof A.DescribeClusterApi>;
 export type DescribeClusterResponse = ResponseOf<typeof A.DescribeClusterApi>;
 
@@ -120,6 +122,7 @@ export interface RequestBodies {
   [ApiKey.SaslAuthenticate]: SaslAuthenticateRequest;
   [ApiKey.CreatePartitions]: CreatePartitionsRequest;
   [ApiKey.DeleteGroups]: DeleteGroupsRequest;
+  [ApiKey.OffsetDelete]: OffsetDeleteRequest;
   [ApiKey.DescribeCluster]: DescribeClusterRequest;
 }
 
@@ -150,6 +153,7 @@ export interface ResponseBodies {
   [ApiKey.SaslAuthenticate]: SaslAuthenticateResponse;
   [ApiKey.CreatePartitions]: CreatePartitionsResponse;
   [ApiKey.DeleteGroups]: DeleteGroupsResponse;
+  [ApiKey.OffsetDelete]: OffsetDeleteResponse;
   [ApiKey.DescribeCluster]: DescribeClusterResponse;
 }
 

@@ -39,6 +39,7 @@ const STATE_TABLES: Record<string, string> = {
   topics: 'name',
   partitions: 'topic, partition',
   group_offsets: 'group_id, topic, partition',
+  group_activity: 'group_id',
   metadata_changes: 'version',
 };
 

@@ -21,6 +21,7 @@ import { ListGroupsApi } from './list-groups.ts';
 import { ListOffsetsApi } from './list-offsets.ts';
 import { MetadataApi } from './metadata.ts';
 import { OffsetCommitApi } from './offset-commit.ts';
+import { OffsetDeleteApi } from './offset-delete.ts';
 import { OffsetFetchApi } from './offset-fetch.ts';
 import { OffsetForLeaderEpochApi } from './offset-for-leader-epoch.ts';
 import { ProduceApi } from './produce.ts';
@@ -49,6 +50,7 @@ export {
   ListOffsetsApi,
   MetadataApi,
   OffsetCommitApi,
+  OffsetDeleteApi,
   OffsetFetchApi,
   OffsetForLeaderEpochApi,
   ProduceApi,
@@ -84,6 +86,7 @@ export const API_SPECS: ReadonlyMap<number, ApiSpec<unknown, unknown>> = new Map
     SaslAuthenticateApi,
     CreatePartitionsApi,
     DeleteGroupsApi,
+    OffsetDeleteApi,
     DescribeClusterApi,
   ].map((spec) => [spec.key, spec as ApiSpec<unknown, unknown>]),
 );
