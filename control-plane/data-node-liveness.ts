@@ -13,6 +13,11 @@
 // was paused (stopped, or its event loop stalled), when it could not have seen heartbeats.
 import { invariant } from '../shared/assert.ts';
 import type { DataNodeRecord } from '../shared/cluster-metadata.ts';
+import type {
+  HeartbeatRequest as DataNodeHeartbeat,
+  PresenceRequest,
+  RegisterRequest,
+} from '../shared/data-node-api.ts';
 import type { Logger } from '../shared/logger.ts';
 import { NotLeaderError, type CommandLog } from './command-log.ts';
 import { reject, unwrap } from './commands.ts';
@@ -20,26 +25,10 @@ import type { StateDb } from './db/database.ts';
 import { readClusterId, readDataNode, readDataNodes, readMeta } from './db/queries.ts';
 import type { DataNodeSessions, PartitionReport } from './data-node-sessions.ts';
 
-export interface RegisterRequest {
-  nodeId: number;
-  host: string;
-  kafkaPort: number;
-  rack: string | null;
-  incarnationId: string;
-}
+export type { PresenceRequest, RegisterRequest } from '../shared/data-node-api.ts';
 
-export interface HeartbeatRequest {
-  nodeId: number;
-  brokerEpoch: number;
-  partitions: PartitionReport[];
-}
-
-export interface PresenceRequest {
-  nodeId: number;
-  brokerEpoch: number;
-  /** How long to hold the request before answering; the node then opens the next one. */
-  holdMs: number;
-}
+/** A heartbeat as the route hands it over: offsets parsed into bigints. */
+export type HeartbeatRequest = DataNodeHeartbeat<PartitionReport>;
 
 export interface LivenessOptions {
   db: StateDb;

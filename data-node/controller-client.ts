@@ -6,6 +6,11 @@
 // the cluster's answer.
 import { z } from 'zod';
 import { MetadataResponse, PartitionRecord } from '../shared/cluster-metadata.ts';
+import type {
+  HeartbeatRequest,
+  PresenceRequest,
+  RegisterRequest,
+} from '../shared/data-node-api.ts';
 import type { Logger } from '../shared/logger.ts';
 
 /** A refusal from a controller, parsed from its problem+json body. */
@@ -39,26 +44,6 @@ export const RegisterResponse = z.looseObject({
   clusterId: z.string(),
 });
 export type RegisterResponse = z.infer<typeof RegisterResponse>;
-
-export interface RegisterRequest {
-  nodeId: number;
-  host: string;
-  kafkaPort: number;
-  rack: string | null;
-  incarnationId: string;
-}
-
-export interface HeartbeatRequest {
-  nodeId: number;
-  brokerEpoch: number;
-  partitions: { topic: string; partition: number; logEndOffset: string; sizeBytes: number }[];
-}
-
-export interface PresenceRequest {
-  nodeId: number;
-  brokerEpoch: number;
-  holdMs: number;
-}
 
 /** A partition leader's ISR change; the epochs fence it against newer changes. */
 export interface ChangeIsrRequest {
