@@ -3,7 +3,9 @@
 // every held partition its leader, epoch and ISR, and deletes the partitions whose topic is gone
 // or whose replica moved away. Each partition directory carries a small marker naming its topic
 // id, so a topic deleted and created again under the same name never reuses old data. A timer
-// drives the leaders' periodic replication work (acks=all deadlines, ISR shrinking).
+// drives the leaders' periodic replication work (acks=all deadlines, ISR shrinking). A partition
+// that fails to open (a full disk, a permission problem) is tried again with the latest view after
+// a backoff, so it comes back once the cause is fixed without waiting for a metadata change.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,10 +29,14 @@ export interface ReplicaManagerOptions {
   replication?: ReplicationOptions;
   /** Called after each view is applied: the replica fetchers regroup. */
   onApplied?: () => void;
+  /** First wait before a failed partition open is tried again; it doubles up to 30 s. */
+  openRetryMs?: number;
 }
 
 /** How often leaders expire acks=all waits, check their followers' lag and resend ISR changes. */
 const REPLICATION_TICK_MS = 100;
+const OPEN_RETRY_MS = 1000;
+const OPEN_RETRY_MS_MAX = 30_000;
 
 interface Assignment {
   topic: TopicRecord;
@@ -42,11 +48,18 @@ export class ReplicaManager {
   private retentionTimer: NodeJS.Timeout | null = null;
   private replicationTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Applies run one at a time, in call order: the metadata follower's and the retry timer's. */
+  private applying: Promise<void> = Promise.resolve();
+  private latestView: ClusterSnapshot | null = null;
+  private openRetry: NodeJS.Timeout | null = null;
+  private openRetryDelayMs: number;
 
   constructor(
     private readonly options: ReplicaManagerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.openRetryDelayMs = options.openRetryMs ?? OPEN_RETRY_MS;
+  }
 
   get(topic: string, partition: number): Partition | undefined {
     return this.partitions.get(partitionKey(topic, partition));
@@ -81,8 +94,15 @@ export class ReplicaManager {
     this.scheduleReplication();
   }
 
-  /** Brings the held partitions in line with a new view. Calls must not overlap. */
-  async apply(view: ClusterSnapshot): Promise<void> {
+  /** Brings the held partitions in line with a new view, after any apply still running. */
+  apply(view: ClusterSnapshot): Promise<void> {
+    this.latestView = view;
+    const run = this.applying.then(() => this.applyNow(view));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(view: ClusterSnapshot): Promise<void> {
     if (this.closed) return;
     const assigned = this.assignments(view);
 
@@ -93,15 +113,38 @@ export class ReplicaManager {
       }
     }
 
+    let failedOpens = 0;
     for (const [key, { topic, record }] of assigned) {
       const partition = this.partitions.get(key) ?? (await this.open(key, topic, record));
+      if (partition === undefined) failedOpens++;
       await partition?.applyMetadata(record, partitionSettingsFor(topic));
     }
+
+    this.scheduleOpenRetry(failedOpens);
     this.options.onApplied?.();
+  }
+
+  /** After failed opens, applies the latest view again later; backs off while they keep failing. */
+  private scheduleOpenRetry(failedOpens: number): void {
+    if (failedOpens === 0) {
+      this.openRetryDelayMs = this.options.openRetryMs ?? OPEN_RETRY_MS;
+      return;
+    }
+    if (this.openRetry !== null || this.closed) return;
+
+    const delayMs = this.openRetryDelayMs;
+    this.openRetryDelayMs = Math.min(delayMs * 2, OPEN_RETRY_MS_MAX);
+    this.openRetry = setTimeout(() => {
+      this.openRetry = null;
+      if (this.latestView !== null) void this.apply(this.latestView).catch(() => undefined);
+    }, delayMs);
+    this.openRetry.unref();
+    this.logger.info({ failedOpens, retryInMs: delayMs }, 'partition opens will be retried');
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.openRetry !== null) clearTimeout(this.openRetry);
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     if (this.replicationTimer !== null) clearInterval(this.replicationTimer);
 
@@ -148,7 +191,7 @@ export class ReplicaManager {
       logger.info({ logEndOffset: String(log.logEndOffset) }, 'partition opened');
       return partition;
     } catch (err) {
-      // Left closed: the next metadata view tries again, and clients see a retriable error.
+      // Left closed: tried again after a backoff; meanwhile clients see a retriable error.
       logger.error({ err }, 'cannot open partition');
       return undefined;
     }
