@@ -50,6 +50,12 @@ export type CoordinatorRef = z.infer<typeof CoordinatorRef>;
 export const GroupCommit = z.strictObject({
   groupId: z.string(),
   coordinator: CoordinatorRef.nullable(),
+  /**
+   * Grows with every commit the coordinator incarnation sends for the group. A commit older than
+   * the last one applied from the same incarnation is refused (REQUEST_TIMED_OUT): it arrived
+   * late. Absent from operators' commits and from entries written before commits were numbered.
+   */
+  sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
   offsets: z.array(OffsetCommitEntry),
 });
 export type GroupCommit = z.infer<typeof GroupCommit>;
@@ -243,8 +249,11 @@ export interface CommandOutputs {
   shutdownDataNode: { changedPartitions: number };
   /** Ids [firstProducerId, firstProducerId + count) belong to the asking node alone. */
   allocateProducerIds: { firstProducerId: number; count: number };
-  /** Per commit of the batch, per offset: a Kafka error code (NONE when stored). */
-  commitOffsets: { errorCodes: number[][] };
+  /**
+   * Per commit of the batch, per offset: a Kafka error code (NONE when stored); and per commit,
+   * why it was refused as a whole (stale coordinator, late sequence), or null.
+   */
+  commitOffsets: { errorCodes: number[][]; refusals: (string | null)[] };
   deleteGroupOffsets: { deleted: number };
   /** Groups of the report that this coordinator does coordinate, now marked active. */
   reportActiveGroups: { active: number };

@@ -4,6 +4,10 @@
 // commit goes alone at once and waits for nothing. Order is kept: a later commit of the same
 // partition is applied after an earlier one. A command is also bounded in bytes: it travels whole
 // in a Raft entry and, from a follower, in a forwarded HTTP request.
+//
+// Arrival order is all this batcher sees: two commits of a group that reach different controllers,
+// or one that a follower forwards slowly, may enter the log in either order. The state machine
+// puts them back in the order they were sent by their sequence (apply/offsets.ts).
 import type { CommandLog } from './command-log.ts';
 import { unwrap, type GroupCommit } from './commands.ts';
 
@@ -16,11 +20,19 @@ export const COMMITS_PER_COMMAND_MAX = 500;
  */
 export const COMMAND_BYTES_MAX = 1024 * 1024;
 
+/** What became of one group's commit. */
+export interface CommitAnswer {
+  /** One Kafka error code per offset of the commit (NONE when stored). */
+  errorCodes: number[];
+  /** Why the commit was refused as a whole (stale coordinator, late sequence), or null. */
+  refusal: string | null;
+}
+
 interface Pending {
   commit: GroupCommit;
   /** The commit's size in the command's JSON. */
   bytes: number;
-  resolve: (errorCodes: number[]) => void;
+  resolve: (answer: CommitAnswer) => void;
   reject: (err: unknown) => void;
 }
 
@@ -30,8 +42,8 @@ export class OffsetCommitBatcher {
 
   constructor(private readonly log: CommandLog) {}
 
-  /** Resolves with one Kafka error code per offset of `commit` (NONE when stored). */
-  commit(commit: GroupCommit): Promise<number[]> {
+  /** Resolves once the commit is applied, with what became of each of its offsets. */
+  commit(commit: GroupCommit): Promise<CommitAnswer> {
     return new Promise((resolve, reject) => {
       this.queue.push({ commit, bytes: commitBytes(commit), resolve, reject });
       this.flush();
@@ -52,8 +64,10 @@ export class OffsetCommitBatcher {
   private async propose(batch: Pending[]): Promise<void> {
     try {
       const commits = batch.map((p) => p.commit);
-      const { errorCodes } = unwrap(await this.log.propose({ type: 'commitOffsets', commits }));
-      batch.forEach((p, i) => p.resolve(errorCodes[i]));
+      const applied = unwrap(await this.log.propose({ type: 'commitOffsets', commits }));
+      batch.forEach((p, i) => {
+        p.resolve({ errorCodes: applied.errorCodes[i], refusal: applied.refusals[i] ?? null });
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

@@ -85,6 +85,13 @@ export const dataNodeConfigSchema = z
      * before closing anyway.
      */
     controlledShutdownTimeoutMs: z.number().int().nonnegative().default(5000),
+    /**
+     * A dynamic group member whose connection to this node (its coordinator) closes is removed
+     * after this long unless it is heard from on a new connection, instead of after its whole
+     * session timeout: a crashed client is noticed in about this time. 0 turns this off. A live
+     * client that reconnects but stays silent longer than this is removed and rebalances.
+     */
+    groupMemberConnectionLossGraceMs: z.number().int().nonnegative().default(1000),
   })
   .refine((c) => c.maxQueuedRequestBytes >= c.maxRequestBytes + 4, {
     message: 'maxQueuedRequestBytes must hold one request of maxRequestBytes (plus 4 bytes)',

@@ -107,6 +107,7 @@ export async function startDataNode(
     logger: log.child({ component: 'groups' }),
     metadata: context.metadata,
     offsets: new ControllerOffsetStore(controller),
+    settings: { connectionLossGraceMs: config.groupMemberConnectionLossGraceMs },
   });
   const dispatcher = new Dispatcher(context, groups, log.child({ component: 'dispatcher' }));
 
@@ -119,6 +120,7 @@ export async function startDataNode(
       maxConnections: config.maxConnections,
       requestReadTimeoutMs: config.requestReadTimeoutMs,
       connectionIdleTimeoutMs: config.connectionIdleTimeoutMs,
+      onConnectionClosed: (connectionId) => groups.connectionClosed(connectionId),
     },
     dispatcher.handle,
     log.child({ component: 'server' }),

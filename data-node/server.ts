@@ -55,6 +55,11 @@ export interface KafkaServerOptions {
   requestReadTimeoutMs?: number;
   /** A connection with no request in flight and no traffic for this long is closed. */
   connectionIdleTimeoutMs?: number;
+  /**
+   * Told the id of every connection once it is gone, whoever closed it. The group coordinator
+   * learns this way that a member's process may have died.
+   */
+  onConnectionClosed?: (connectionId: number) => void;
 }
 
 const SIZE_PREFIX_BYTES = 4;
@@ -164,6 +169,7 @@ export class KafkaServer {
       info.closed = true;
       this.sockets.delete(socket);
       logger.debug('connection closed');
+      this.options.onConnectionClosed?.(info.id);
     });
     socket.on('error', (err) => logger.debug({ err: err.message }, 'connection error'));
 

@@ -6,10 +6,22 @@
 // check runs when the command is applied, so a coordinator paused or cut off while its groups
 // moved cannot move their offsets once the move is committed, whatever it believes.
 //
+// Order: a coordinator numbers its commits of a group (`sequence`, growing with every commit it
+// sends), and a commit older than the last one applied from the same coordinator incarnation is
+// refused with REQUEST_TIMED_OUT. Such a commit was sent, given up on as timed out, and overtaken
+// by a newer one; applying it would move the group's offset backwards. A commit from another
+// incarnation starts afresh: placement already refused it unless it is the current coordinator.
+//
 // Retention: offsets of a group that has had no members for `retentionMs` expire. Coordinators
 // report the groups that have members (reportActiveGroups); commits count as activity too. The
 // leader proposes expireGroupOffsets periodically; every clock reading comes from log entries.
-import { and, eq, inArray, max, or } from 'drizzle-orm';
+//
+// Known shortcomings: deletions carry no sequence, so a deletion that timed out on its way may
+// still apply after a newer commit and remove it, and a commit that timed out before a deletion
+// may still apply after it and bring the deleted offset back. A coordinator that loses a group
+// and gets it back under the same broker epoch starts afresh when its first commit after the
+// return is applied; a commit from its first tenure arriving before that one is still applied.
+import { and, eq, inArray, lt, max, or } from 'drizzle-orm';
 import { coordinatorFor } from '../../data-node/groups/placement.ts';
 import { ErrorCode } from '../../shared/kafka-errors.ts';
 import {
@@ -22,7 +34,7 @@ import {
 } from '../commands.ts';
 import type { StateTx } from '../db/database.ts';
 import { readDataNode, readDataNodes, readTopic } from '../db/queries.ts';
-import { groupActivity, groupOffsets } from '../db/schema.ts';
+import { groupActivity, groupCommitSequences, groupOffsets } from '../db/schema.ts';
 import type { ApplyContext } from './context.ts';
 
 /** Kafka's offset.metadata.max.bytes default. */
@@ -39,12 +51,21 @@ export function commitOffsets(
     return counts.get(topic)!;
   };
 
-  const errorCodes = command.commits.map((commit) => {
-    const refused = refusal(isCurrent, commit.groupId, commit.coordinator);
-    if (refused !== ErrorCode.NONE) return commit.offsets.map(() => refused);
-    return commitGroup(ctx, commit, partitionCount);
-  });
-  return { errorCodes };
+  // One by one: a later commit of the batch sees the sequence an earlier one recorded.
+  const errorCodes: number[][] = [];
+  const refusals: (string | null)[] = [];
+  for (const commit of command.commits) {
+    const refused = refusal(ctx.tx, isCurrent, commit);
+    if (refused === null) recordSequence(ctx, commit);
+
+    errorCodes.push(
+      refused === null
+        ? commitGroup(ctx, commit, partitionCount)
+        : commit.offsets.map(() => refused.errorCode),
+    );
+    refusals.push(refused?.message ?? null);
+  }
+  return { errorCodes, refusals };
 }
 
 function commitGroup(
@@ -76,15 +97,83 @@ function coordinatorCheck(tx: StateTx): CoordinatorCheck {
   };
 }
 
-/** NONE when `coordinator` may write the group's offsets in this state. */
-function refusal(
-  isCurrent: CoordinatorCheck,
-  groupId: string,
-  coordinator: CoordinatorRef | null,
-): number {
-  if (groupId.length === 0) return ErrorCode.INVALID_GROUP_ID;
-  if (coordinator === null) return ErrorCode.NONE;
-  return isCurrent(groupId, coordinator) ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR;
+interface Refusal {
+  errorCode: number;
+  message: string;
+}
+
+/** Why a whole commit is refused in this state, or null when its offsets may be stored. */
+function refusal(tx: StateTx, isCurrent: CoordinatorCheck, commit: GroupCommit): Refusal | null {
+  const { groupId, coordinator, sequence } = commit;
+  if (groupId.length === 0) return refuse(ErrorCode.INVALID_GROUP_ID, 'the group id is empty');
+  if (coordinator === null) return null;
+
+  const { nodeId, brokerEpoch } = coordinator;
+  if (!isCurrent(groupId, coordinator)) {
+    const why = `data node ${nodeId} (broker epoch ${brokerEpoch}) does not coordinate the group`;
+    return refuse(ErrorCode.NOT_COORDINATOR, why);
+  }
+
+  if (sequence == null) return null;
+  const last = readSequence(tx, groupId);
+  if (last === undefined || !isLateCommit(last, coordinator, sequence)) return null;
+
+  const why =
+    `commit ${sequence} of ${groupId} from data node ${nodeId} arrived after its commit ` +
+    `${last.sequence} was applied: it was sent earlier, and would move offsets back`;
+  return refuse(ErrorCode.REQUEST_TIMED_OUT, why);
+}
+
+function refuse(errorCode: number, message: string): Refusal {
+  return { errorCode, message };
+}
+
+/** The last numbered commit applied for a group: who sent it, and its sequence. */
+export interface AppliedSequence {
+  nodeId: number;
+  brokerEpoch: number;
+  sequence: number;
+}
+
+/**
+ * Whether a commit numbered `sequence` by `coordinator` was sent before the one applied last for
+ * its group, `last`. Only commits of one coordinator incarnation are comparable: one from another
+ * node, or from a newer broker epoch of the same node, starts afresh. An equal sequence is a
+ * retry of the commit applied last, with the same offsets: applying it again changes nothing.
+ */
+export function isLateCommit(
+  last: AppliedSequence,
+  coordinator: CoordinatorRef,
+  sequence: number,
+): boolean {
+  if (last.nodeId !== coordinator.nodeId) return false;
+  if (last.brokerEpoch === coordinator.brokerEpoch) return sequence < last.sequence;
+  return coordinator.brokerEpoch < last.brokerEpoch;
+}
+
+function readSequence(tx: StateTx, groupId: string): AppliedSequence | undefined {
+  return tx
+    .select({
+      nodeId: groupCommitSequences.nodeId,
+      brokerEpoch: groupCommitSequences.brokerEpoch,
+      sequence: groupCommitSequences.sequence,
+    })
+    .from(groupCommitSequences)
+    .where(eq(groupCommitSequences.groupId, groupId))
+    .get();
+}
+
+/** Remembers a numbered commit from a coordinator as the group's last; others change nothing. */
+function recordSequence(ctx: ApplyContext, commit: GroupCommit): void {
+  const { groupId, coordinator, sequence } = commit;
+  if (coordinator === null || sequence == null) return;
+
+  const row = { groupId, ...coordinator, sequence, appliedMs: ctx.now };
+  ctx.tx
+    .insert(groupCommitSequences)
+    .values(row)
+    .onConflictDoUpdate({ target: groupCommitSequences.groupId, set: row })
+    .run();
 }
 
 function offsetProblem(entry: OffsetCommitEntry, partitionCount: (topic: string) => number) {
@@ -208,6 +297,8 @@ export function expireGroupOffsets(
     deleted += ctx.tx.delete(groupOffsets).where(eq(groupOffsets.groupId, groupId)).run().changes;
   }
   forgetIdleActivity(ctx.tx, activity, cutoffMs, activeNow);
+  // No commit stays on its way for a whole retention period: older sequences guard nothing.
+  ctx.tx.delete(groupCommitSequences).where(lt(groupCommitSequences.appliedMs, cutoffMs)).run();
   return { groupIds: expired.sort(), deleted };
 }
 

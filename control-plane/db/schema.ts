@@ -108,6 +108,21 @@ export const groupActivity = sqliteTable('group_activity', {
   activeBrokerEpoch: integer('active_broker_epoch'),
 });
 
+/**
+ * Per group, the last numbered commit applied from a group coordinator: the coordinator's node id
+ * and broker epoch, and the sequence it gave the commit (growing with every commit it sends for
+ * the group). A commit from the same coordinator incarnation with a lower sequence was sent
+ * earlier and arrived late: it is refused, so the committed offset never moves back to it. A
+ * commit from another incarnation replaces the row. `appliedMs` lets retention drop idle rows.
+ */
+export const groupCommitSequences = sqliteTable('group_commit_sequences', {
+  groupId: text('group_id').primaryKey(),
+  nodeId: integer('node_id').notNull(),
+  brokerEpoch: integer('broker_epoch').notNull(),
+  sequence: integer('sequence').notNull(),
+  appliedMs: integer('applied_ms').notNull(),
+});
+
 /** Recent metadata changes, so data nodes can follow by version; older ones are pruned. */
 export const metadataChanges = sqliteTable('metadata_changes', {
   version: integer('version').primaryKey(),

@@ -150,16 +150,20 @@ export function registerInternalRoutes(app: OpenAPIHono, deps: ControllerDeps): 
 
   app.openapi(commitOffsets, async (c) => {
     const { groupId } = c.req.valid('param');
-    const { coordinator, offsets } = c.req.valid('json');
+    const { coordinator, sequence, offsets } = c.req.valid('json');
     const entries = offsets.map((o) => ({ ...o, metadata: o.metadata ?? '' }));
 
-    const errorCodes = await deps.offsetCommits.commit({ groupId, coordinator, offsets: entries });
+    const commit = { groupId, coordinator, sequence, offsets: entries };
+    const { errorCodes, refusal } = await deps.offsetCommits.commit(commit);
     const results = offsets.map((o, i) => ({
       topic: o.topic,
       partition: o.partition,
       errorCode: errorCodes[i],
     }));
-    return c.json({ results }, 200);
+    if (refusal === null) return c.json({ results }, 200);
+
+    deps.logger.warn({ group: groupId, coordinator, sequence, refusal }, 'offset commit refused');
+    return c.json({ results, refusal }, 200);
   });
 
   app.openapi(fetchOffsets, async (c) => {

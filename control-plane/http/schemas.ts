@@ -237,6 +237,17 @@ export const CommitOffsetsBody = z
       .openapi({
         description: 'The committing coordinator; refused (NOT_COORDINATOR) once it is stale.',
       }),
+    sequence: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({
+        description:
+          'Grows with every commit the coordinator sends for the group. A commit older than ' +
+          'the last applied from the same coordinator is refused (REQUEST_TIMED_OUT).',
+      }),
     offsets: z.array(
       z.strictObject({
         topic: z.string(),
@@ -254,6 +265,10 @@ export const CommitOffsetsResult = z
     results: z.array(
       z.object({ topic: z.string(), partition: z.number().int(), errorCode: z.number().int() }),
     ),
+    refusal: z
+      .string()
+      .optional()
+      .openapi({ description: 'Why the whole commit was refused, when it was.' }),
   })
   .openapi('CommitOffsetsResult');
 

@@ -6,6 +6,9 @@
 // a rebalance as its own promise, so a long wait holds up no connection. Offsets are stored by
 // the controller (offset-store.ts), in the order their requests arrived (offsets.ts).
 //
+// It also remembers which groups heard from a member on which Kafka connection, so that when the
+// listener reports a connection closed (connectionClosed), only those groups are told.
+//
 // Known shortcomings: membership lives in memory only. When a group's coordinator changes (node
 // restart, node fenced, a node joining), the new coordinator starts the group empty; members get
 // NOT_COORDINATOR or ILLEGAL_GENERATION, rejoin and rebalance once (their committed offsets are
@@ -66,9 +69,18 @@ import {
 import { GroupOffsets } from './offsets.ts';
 import { coordinatorFor } from './placement.ts';
 
+/** The Kafka connection a request came on (the listener's ConnectionInfo fits). */
+export interface RequestConnection {
+  readonly id: number;
+  /** True once the connection is gone, possibly before a request read from it is handled. */
+  readonly closed: boolean;
+}
+
 export interface RequestContext {
   clientId: string | null;
   clientHost: string;
+  /** Absent for callers that have no connection (tools, tests). */
+  connection?: RequestConnection;
 }
 
 export interface CoordinatorSettings extends Omit<GroupSettings, 'newMemberId'> {
@@ -139,6 +151,11 @@ export class GroupCoordinator {
   private readonly groupSettings: GroupSettings;
 
   private readonly groups = new Map<string, Loaded>();
+  /**
+   * Open connection id -> the groups that heard from a member on it. Forgotten when the
+   * connection closes; an entry may name a group unloaded since, which is then skipped.
+   */
+  private readonly groupsByConnection = new Map<number, Set<string>>();
   /** JoinGroup and SyncGroup requests waiting for a reply from their group, by token. */
   private readonly waiters = new Map<number, (reply: Reply) => void>();
   private nextToken = 1;
@@ -155,7 +172,7 @@ export class GroupCoordinator {
     this.offsetDeletes = {
       refusal: (groupId) => this.refusal(groupId),
       group: (groupId) => this.groups.get(groupId)?.group,
-      store: this.offsetStore,
+      store: this.offsets,
       logger: this.logger,
     };
     // Retention of offsets counts from the last time a group had members: report who has them.
@@ -172,6 +189,7 @@ export class GroupCoordinator {
       minSessionTimeoutMs: this.settings.minSessionTimeoutMs,
       maxSessionTimeoutMs: this.settings.maxSessionTimeoutMs,
       initialRebalanceDelayMs: this.settings.initialRebalanceDelayMs,
+      connectionLossGraceMs: this.settings.connectionLossGraceMs,
       newMemberId: options.newMemberId ?? ((prefix) => `${prefix}-${randomUUID()}`),
     };
   }
@@ -189,13 +207,13 @@ export class GroupCoordinator {
       case ApiKey.JoinGroup:
         return this.joinGroup(apiVersion, body as JoinGroupRequest, ctx);
       case ApiKey.SyncGroup:
-        return this.syncGroup(apiVersion, body as SyncGroupRequest);
+        return this.syncGroup(apiVersion, body as SyncGroupRequest, ctx);
       case ApiKey.Heartbeat:
-        return this.heartbeat(apiVersion, body as HeartbeatRequest);
+        return this.heartbeat(apiVersion, body as HeartbeatRequest, ctx);
       case ApiKey.LeaveGroup:
         return this.leaveGroup(apiVersion, body as LeaveGroupRequest);
       case ApiKey.OffsetCommit:
-        return this.offsetCommit(apiVersion, body as OffsetCommitRequest);
+        return this.offsetCommit(apiVersion, body as OffsetCommitRequest, ctx);
       case ApiKey.OffsetFetch:
         return this.offsetFetch(apiVersion, body as OffsetFetchRequest);
       case ApiKey.DescribeGroups:
@@ -221,9 +239,29 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * A Kafka connection closed. The groups that heard from a member on it are told, so that a
+   * member whose process died is removed after a short grace instead of its session timeout.
+   */
+  connectionClosed(connectionId: number): void {
+    const groupIds = this.groupsByConnection.get(connectionId);
+    if (groupIds === undefined) return;
+
+    this.groupsByConnection.delete(connectionId);
+    if (this.closed) return;
+
+    const now = this.clock.now();
+    for (const groupId of groupIds) {
+      const loaded = this.groups.get(groupId);
+      if (loaded === undefined) continue;
+      this.apply(loaded, loaded.group.connectionClosed(connectionId, now));
+    }
+  }
+
   /** Stops serving: every waiting request is answered and every timer cancelled. */
   close(): void {
     this.closed = true;
+    this.groupsByConnection.clear();
     this.activity.stop();
     for (const groupId of [...this.groups.keys()]) this.unload(groupId, ErrorCode.NOT_COORDINATOR);
   }
@@ -284,13 +322,18 @@ export class GroupCoordinator {
     const answer = this.waitFor(token);
     const join = toJoinRequest(token, version, request, ctx);
     this.apply(loaded, loaded.group.join(join, this.clock.now()));
+    this.track(loaded, ctx.connection);
 
     const reply = await answer;
     invariant(reply.kind === 'join', `join token ${token} answered with a ${reply.kind} reply`);
     return joinResponse(version, reply.result);
   }
 
-  async syncGroup(version: number, request: SyncGroupRequest): Promise<SyncGroupResponse> {
+  async syncGroup(
+    _version: number,
+    request: SyncGroupRequest,
+    ctx: RequestContext,
+  ): Promise<SyncGroupResponse> {
     const refusal = this.refusal(request.groupId);
     if (refusal !== null) return syncResponse(syncError(refusal));
 
@@ -302,6 +345,7 @@ export class GroupCoordinator {
     const effects = loaded.group.sync(
       {
         token,
+        connectionId: ctx.connection?.id ?? null,
         memberId: request.memberId,
         groupInstanceId: request.groupInstanceId,
         generationId: request.generationId,
@@ -312,26 +356,29 @@ export class GroupCoordinator {
       this.clock.now(),
     );
     this.apply(loaded, effects);
+    this.track(loaded, ctx.connection);
 
     const reply = await answer;
     invariant(reply.kind === 'sync', `sync token ${token} answered with a ${reply.kind} reply`);
     return syncResponse(reply.result);
   }
 
-  heartbeat(_version: number, request: HeartbeatRequest): HeartbeatResponse {
-    const errorCode = this.heartbeatErrorCode(request);
+  heartbeat(_version: number, request: HeartbeatRequest, ctx: RequestContext): HeartbeatResponse {
+    const errorCode = this.heartbeatErrorCode(request, ctx);
     return { throttleTimeMs: 0, errorCode };
   }
 
-  private heartbeatErrorCode(request: HeartbeatRequest): number {
+  private heartbeatErrorCode(request: HeartbeatRequest, ctx: RequestContext): number {
     const refusal = this.refusal(request.groupId);
     if (refusal !== null) return refusal;
 
     const loaded = this.groups.get(request.groupId);
     if (loaded === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
 
-    const errorCode = loaded.group.heartbeat(request, this.clock.now());
+    const claim = { ...request, connectionId: ctx.connection?.id ?? null };
+    const errorCode = loaded.group.heartbeat(claim, this.clock.now());
     this.schedule(loaded);
+    this.track(loaded, ctx.connection);
     return errorCode;
   }
 
@@ -360,14 +407,16 @@ export class GroupCoordinator {
   async offsetCommit(
     _version: number,
     request: OffsetCommitRequest,
+    ctx: RequestContext,
   ): Promise<OffsetCommitResponse> {
     const { groupId } = request;
     const claim: MemberClaim = {
       memberId: request.memberId,
       groupInstanceId: request.groupInstanceId,
       generationId: request.generationIdOrMemberEpoch,
+      connectionId: ctx.connection?.id ?? null,
     };
-    const refusal = this.refusal(groupId) ?? this.commitRefusal(groupId, claim);
+    const refusal = this.refusal(groupId) ?? this.commitRefusal(groupId, claim, ctx);
     if (refusal !== null) return commitResponse(request, () => refusal);
 
     const codes = new Map<string, number>();
@@ -388,13 +437,14 @@ export class GroupCoordinator {
   }
 
   /** Null when the claimant may commit; a zombie of an older generation may not. */
-  private commitRefusal(groupId: string, claim: MemberClaim): number | null {
+  private commitRefusal(groupId: string, claim: MemberClaim, ctx: RequestContext): number | null {
     const loaded = this.groups.get(groupId);
     // No group here: only a simple commit (no generation) may create one, as in Kafka.
     if (loaded === undefined) return claim.generationId < 0 ? null : ErrorCode.ILLEGAL_GENERATION;
 
     const errorCode = loaded.group.validateCommit(claim, this.clock.now());
     this.schedule(loaded);
+    this.track(loaded, ctx.connection);
     return errorCode === ErrorCode.NONE ? null : errorCode;
   }
 
@@ -646,6 +696,28 @@ export class GroupCoordinator {
     for (const event of effects.events) logEvent(loaded.logger, event);
   }
 
+  /**
+   * Notes that `loaded` heard from a member on `connection`, so that its close reaches the group.
+   * A request read before its connection closed may be handled after: the group is told at once.
+   */
+  private track(loaded: Loaded, connection: RequestConnection | undefined): void {
+    if (connection === undefined || this.closed) return;
+    const { groupId } = loaded.group;
+
+    if (connection.closed) {
+      if (this.groups.get(groupId) !== loaded) return;
+      this.apply(loaded, loaded.group.connectionClosed(connection.id, this.clock.now()));
+      return;
+    }
+
+    let groupIds = this.groupsByConnection.get(connection.id);
+    if (groupIds === undefined) {
+      groupIds = new Set();
+      this.groupsByConnection.set(connection.id, groupIds);
+    }
+    groupIds.add(groupId);
+  }
+
   private waitFor(token: number): Promise<Reply> {
     return new Promise((resolve) => this.waiters.set(token, resolve));
   }
@@ -685,6 +757,7 @@ function toJoinRequest(
   const { sessionTimeoutMs, rebalanceTimeoutMs } = request;
   return {
     token,
+    connectionId: ctx.connection?.id ?? null,
     memberId: request.memberId,
     groupInstanceId: request.groupInstanceId,
     clientId: ctx.clientId ?? '',
@@ -805,6 +878,7 @@ const EVENT_MESSAGES: Record<GroupEvent['kind'], string> = {
   'member-added': 'member joined',
   'member-replaced': 'static member rejoined, previous member id fenced',
   'member-removed': 'member removed',
+  'member-connection-closed': 'member connection closed, removed unless it reconnects',
   'pending-member-expired': 'unused member id expired',
   'rebalance-started': 'rebalance started',
   'generation-formed': 'generation formed',

@@ -8,8 +8,15 @@
 //
 // Committed offsets are not kept here (they live in the controller); validateCommit() tells the
 // edge whether a commit comes from a current member of the current generation.
+//
+// Connections are inputs too. Each request names the connection it came on, and the edge reports
+// closes with connectionClosed(). A client process that dies has its sockets closed by its kernel,
+// so a dynamic member whose last connection closed is given only a short grace to come back on a
+// new one, instead of its whole session timeout.
 import { invariant } from '../../shared/assert.ts';
 import { ErrorCode } from '../../shared/kafka-errors.ts';
+import { ProtocolError } from '../../shared/protocol/index.ts';
+import { Reader } from '../../shared/protocol/reader.ts';
 
 /**
  * Empty: no members (offsets may still exist). PreparingRebalance: waiting for members to
@@ -32,6 +39,12 @@ export interface GroupSettings {
    * group.initial.rebalance.delay.ms). Each newcomer extends the wait, up to the rebalance timeout.
    */
   initialRebalanceDelayMs: number;
+  /**
+   * How long a dynamic member whose connection closed has to be heard from on another connection
+   * before it is removed, however long its session timeout. 0 turns this off: only the session
+   * timeout removes a silent member. Static members always keep their whole session timeout.
+   */
+  connectionLossGraceMs: number;
   /** Mints a fresh member id; the prefix is the client id, or the group instance id if static. */
   newMemberId: (prefix: string) => string;
 }
@@ -40,11 +53,16 @@ export const DEFAULT_GROUP_SETTINGS: Omit<GroupSettings, 'newMemberId'> = {
   minSessionTimeoutMs: 6_000,
   maxSessionTimeoutMs: 1_800_000,
   initialRebalanceDelayMs: 3_000,
+  connectionLossGraceMs: 1_000,
 };
+
+/** The connection a request came on, as the edge numbers them; null when there is none. */
+export type ConnectionId = number | null;
 
 export interface JoinRequest {
   /** Identifies the waiting request; its answer is the reply carrying this token. */
   token: number;
+  connectionId: ConnectionId;
   /** Empty for a member joining for the first time. */
   memberId: string;
   /** Set for static members, whose identity survives restarts. */
@@ -95,6 +113,7 @@ export interface JoinResult {
 
 export interface SyncRequest {
   token: number;
+  connectionId: ConnectionId;
   memberId: string;
   groupInstanceId: string | null;
   generationId: number;
@@ -117,6 +136,8 @@ export interface MemberClaim {
   memberId: string;
   groupInstanceId: string | null;
   generationId: number;
+  /** Absent when the caller has no connection to name (tools, tests). */
+  connectionId?: ConnectionId;
 }
 
 export interface LeavingMember {
@@ -136,13 +157,14 @@ export type Reply =
   | { token: number; kind: 'sync'; result: SyncResult };
 
 export type RemovalReason =
-  'left' | 'session-expired' | 'not-rejoined' | 'sync-timeout' | 'unloaded';
+  'left' | 'session-expired' | 'connection-lost' | 'not-rejoined' | 'sync-timeout' | 'unloaded';
 
 /** What happened, for logs and tests; the group's behaviour never depends on these. */
 export type GroupEvent =
   | { kind: 'member-added'; memberId: string; groupInstanceId: string | null }
   | { kind: 'member-replaced'; fencedMemberId: string; memberId: string; groupInstanceId: string }
   | { kind: 'member-removed'; memberId: string; reason: RemovalReason }
+  | { kind: 'member-connection-closed'; memberId: string; removalAtMs: number }
   | { kind: 'pending-member-expired'; memberId: string }
   | { kind: 'rebalance-started'; generationId: number; reason: string }
   | { kind: 'generation-formed'; generationId: number; leader: string; protocolName: string }
@@ -191,9 +213,27 @@ interface Member {
   awaitingSync: boolean;
   /** Removed at this time unless heard from; not applied while a join or sync waits. */
   sessionDeadlineMs: number;
+  /** The connection of its latest JoinGroup, SyncGroup, Heartbeat or OffsetCommit. */
+  connectionId: ConnectionId;
+  /**
+   * Set when that connection closed: removed at this time unless heard from on another one. It
+   * applies even while a join or sync waits, since the waiting request's connection is gone. Never
+   * set for static members.
+   */
+  connectionLostDeadlineMs: number | null;
+}
+
+/** A member id handed out with MEMBER_ID_REQUIRED and not used yet. */
+interface PendingMember {
+  /** The id lapses at this time; sooner once the connection it was handed out on closes. */
+  deadlineMs: number;
+  connectionId: ConnectionId;
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The protocol type of Kafka's consumers, whose member metadata lists their subscriptions. */
+export const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
 export class Group {
   private currentState: GroupState = 'Empty';
@@ -216,8 +256,8 @@ export class Group {
   /** Group instance id -> member id of its current incarnation. */
   private readonly staticMembers = new Map<string, string>();
 
-  /** Ids handed out with MEMBER_ID_REQUIRED and not used yet -> when they lapse. */
-  private readonly pendingMembers = new Map<string, number>();
+  /** Ids handed out with MEMBER_ID_REQUIRED and not used yet. */
+  private readonly pendingMembers = new Map<string, PendingMember>();
 
   /** PreparingRebalance: members not rejoined by then are dropped. */
   private rebalanceDeadlineMs: number | null = null;
@@ -322,7 +362,11 @@ export class Group {
     // times out mid-join retries under the same id instead of leaving a ghost member behind.
     if (request.requireKnownMemberId) {
       const memberId = this.settings.newMemberId(request.clientId);
-      this.pendingMembers.set(memberId, now + request.sessionTimeoutMs);
+      const pending = {
+        deadlineMs: now + request.sessionTimeoutMs,
+        connectionId: request.connectionId,
+      };
+      this.pendingMembers.set(memberId, pending);
       this.replyJoinError(request.token, memberId, ErrorCode.MEMBER_ID_REQUIRED);
       return;
     }
@@ -340,6 +384,7 @@ export class Group {
     if (member === undefined) {
       return this.replyJoinError(token, memberId, ErrorCode.UNKNOWN_MEMBER_ID);
     }
+    this.heardOn(member, request.connectionId);
 
     const unchanged = sameProtocols(member.protocols, request.protocols);
     switch (this.currentState) {
@@ -380,6 +425,8 @@ export class Group {
       syncToken: null,
       awaitingSync: false,
       sessionDeadlineMs: now + request.sessionTimeoutMs,
+      connectionId: request.connectionId,
+      connectionLostDeadlineMs: null,
     };
 
     if (this.members.size === 0) this.type = request.protocolType;
@@ -416,6 +463,8 @@ export class Group {
       joinToken: null,
       syncToken: null,
       sessionDeadlineMs: now + request.sessionTimeoutMs,
+      connectionId: request.connectionId,
+      connectionLostDeadlineMs: null,
     };
     this.members.delete(previousId);
     this.members.set(memberId, member);
@@ -638,6 +687,7 @@ export class Group {
     const member = this.members.get(request.memberId)!;
     member.awaitingSync = false;
     member.sessionDeadlineMs = now + member.sessionTimeoutMs;
+    this.heardOn(member, request.connectionId);
 
     if (this.currentState === 'Stable') {
       this.replySync(request.token, member.assignment);
@@ -714,6 +764,7 @@ export class Group {
 
     const member = this.members.get(claim.memberId)!;
     member.sessionDeadlineMs = now + member.sessionTimeoutMs;
+    this.heardOn(member, claim.connectionId ?? null);
     if (this.currentState === 'PreparingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
@@ -730,9 +781,12 @@ export class Group {
 
     const refusal = this.claimRefusal(claim);
     if (refusal !== null) return refusal;
+
+    // Even a commit refused for the rebalance shows on which connection the member is alive.
+    const member = this.members.get(claim.memberId)!;
+    this.heardOn(member, claim.connectionId ?? null);
     if (this.currentState === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
 
-    const member = this.members.get(claim.memberId)!;
     member.sessionDeadlineMs = now + member.sessionTimeoutMs;
     return ErrorCode.NONE;
   }
@@ -819,12 +873,13 @@ export class Group {
 
   /** The earliest time at which tick() has something to do, or null when nothing is due. */
   nextDeadlineMs(): number | null {
-    const deadlines: number[] = [...this.pendingMembers.values()];
+    const deadlines = [...this.pendingMembers.values()].map((p) => p.deadlineMs);
 
     for (const member of this.members.values()) {
       if (member.joinToken === null && member.syncToken === null) {
         deadlines.push(member.sessionDeadlineMs);
       }
+      if (member.connectionLostDeadlineMs !== null) deadlines.push(member.connectionLostDeadlineMs);
     }
     if (this.rebalanceDeadlineMs !== null) deadlines.push(this.rebalanceDeadlineMs);
     if (this.joinNotBeforeMs !== null) deadlines.push(this.joinNotBeforeMs);
@@ -850,7 +905,7 @@ export class Group {
   }
 
   private expirePendingMembers(now: number): void {
-    for (const [memberId, deadlineMs] of [...this.pendingMembers]) {
+    for (const [memberId, { deadlineMs }] of [...this.pendingMembers]) {
       if (now < deadlineMs) continue;
 
       this.pendingMembers.delete(memberId);
@@ -860,9 +915,16 @@ export class Group {
 
   private expireSessions(now: number): void {
     for (const member of [...this.members.values()]) {
+      if (this.members.get(member.memberId) !== member) continue;
+
+      const lostDeadlineMs = member.connectionLostDeadlineMs;
+      if (lostDeadlineMs !== null && now >= lostDeadlineMs) {
+        this.removeMember(member, 'connection-lost', now);
+        continue;
+      }
+
       const waiting = member.joinToken !== null || member.syncToken !== null;
       if (waiting || now < member.sessionDeadlineMs) continue;
-
       this.removeMember(member, 'session-expired', now);
     }
   }
@@ -875,6 +937,68 @@ export class Group {
     for (const member of [...this.members.values()]) {
       if (member.awaitingSync) this.removeMember(member, 'sync-timeout', now);
     }
+  }
+
+  // ---- Connections ------------------------------------------------------------------------------
+
+  /**
+   * The edge saw `connectionId` close. Each dynamic member whose latest request came on it, and
+   * each member id handed out on it, must be heard from on another connection within the grace
+   * or be removed. A member's JoinGroup or SyncGroup waiting on that connection no longer shields
+   * it: its answer has nowhere to go. Removals happen at tick(), like every other deadline.
+   */
+  connectionClosed(connectionId: number, now: number): Effects {
+    const graceMs = this.settings.connectionLossGraceMs;
+    if (this.currentState === 'Dead' || graceMs <= 0) return this.drain();
+    const deadlineMs = now + graceMs;
+
+    for (const member of this.members.values()) {
+      if (member.connectionId !== connectionId || member.groupInstanceId !== null) continue;
+
+      const removalAtMs = Math.min(member.connectionLostDeadlineMs ?? deadlineMs, deadlineMs);
+      member.connectionLostDeadlineMs = removalAtMs;
+      this.emit({ kind: 'member-connection-closed', memberId: member.memberId, removalAtMs });
+    }
+    for (const pending of this.pendingMembers.values()) {
+      if (pending.connectionId !== connectionId) continue;
+      pending.deadlineMs = Math.min(pending.deadlineMs, deadlineMs);
+    }
+    return this.drain();
+  }
+
+  /**
+   * The member sent a request on `connectionId`. On any other connection than the one that closed,
+   * that proves it alive and its normal session deadline holds again. A request that arrives on
+   * the closed connection itself (read before the close, handled after it) proves nothing.
+   */
+  private heardOn(member: Member, connectionId: ConnectionId): void {
+    const lost = member.connectionLostDeadlineMs !== null;
+    if (lost && connectionId !== null && connectionId === member.connectionId) return;
+
+    member.connectionId = connectionId;
+    member.connectionLostDeadlineMs = null;
+  }
+
+  // ---- Subscriptions ----------------------------------------------------------------------------
+
+  /**
+   * The topics the members subscribe to, read from every protocol's metadata each member offered
+   * (a ConsumerProtocolSubscription), in any state: during a rebalance the chosen protocol may not
+   * be known yet, so all of a member's protocols count. Null when this cannot be told: the group's
+   * protocol type is not "consumer", or some member's metadata does not parse.
+   */
+  subscribedTopics(): Set<string> | null {
+    if (this.members.size > 0 && this.type !== CONSUMER_PROTOCOL_TYPE) return null;
+
+    const topics = new Set<string>();
+    for (const member of this.members.values()) {
+      for (const protocol of member.protocols) {
+        const own = subscriptionTopics(protocol.metadata);
+        if (own === null) return null;
+        for (const topic of own) topics.add(topic);
+      }
+    }
+    return topics;
   }
 
   // ---- Unloading, description ------------------------------------------------------------------
@@ -968,4 +1092,29 @@ export class Group {
 function sameProtocols(a: GroupProtocol[], b: GroupProtocol[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((p, i) => p.name === b[i].name && p.metadata.equals(b[i].metadata));
+}
+
+/**
+ * The topics of one ConsumerProtocolSubscription (int16 version, then an array of topic names in
+ * every version; what follows differs by version and is not read), or null when it does not parse.
+ */
+export function subscriptionTopics(metadata: Buffer): string[] | null {
+  try {
+    const reader = new Reader(metadata, 0);
+    const version = reader.int16();
+    if (version < 0) return null;
+
+    const count = reader.int32();
+    if (count < 0 || count > reader.remaining() / 2) return null;
+    const topics: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const length = reader.int16();
+      if (length < 0) return null;
+      topics.push(reader.utf8(length));
+    }
+    return topics;
+  } catch (err) {
+    if (err instanceof ProtocolError) return null;
+    throw err;
+  }
 }

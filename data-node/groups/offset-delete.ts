@@ -4,25 +4,22 @@
 // the offsets of every topic a member subscribes to (GROUP_SUBSCRIBED_TO_TOPIC, per partition);
 // a group with members of another protocol refuses outright (NON_EMPTY_GROUP), since its
 // subscriptions cannot be read. The deletion itself goes through the controller's Raft log, which
-// refuses it (NOT_COORDINATOR) unless this node still coordinates the group there.
+// refuses it (NOT_COORDINATOR) unless this node still coordinates the group there. It queues
+// behind the group's commits already accepted on this node (GroupOffsets), so a commit made before
+// the deletion never lands after it.
 //
-// Known shortcomings: member subscriptions are read from the group's description, which carries
-// protocol metadata only while the group is Stable. During a rebalance every requested partition
-// is refused with GROUP_SUBSCRIBED_TO_TOPIC, and the client may retry once the group settles.
-// The deletion does not queue behind commits of the group in flight on this node, so a commit
-// racing the deletion of the same partition may land on either side of it.
+// Member subscriptions come from the group (Group.subscribedTopics), in any state: during a
+// rebalance a member counts as subscribed to every topic any of its offered protocols lists.
 import { ErrorCode } from '../../shared/kafka-errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import {
   ApiKey,
-  ProtocolError,
   type OffsetDeleteRequest,
   type OffsetDeleteResponse,
 } from '../../shared/protocol/index.ts';
-import { Reader } from '../../shared/protocol/reader.ts';
 import type { ApiHandler } from '../handlers/context.ts';
 import type { GroupService } from '../handlers/groups.ts';
-import type { Group } from './group.ts';
+import { CONSUMER_PROTOCOL_TYPE, type Group } from './group.ts';
 import type { OffsetStore, TopicPartitionRef } from './offset-store.ts';
 
 export interface OffsetDeleteDeps {
@@ -30,15 +27,12 @@ export interface OffsetDeleteDeps {
   refusal: (groupId: string) => number | null;
   /** The group as loaded on this node, if it is. */
   group: (groupId: string) => Group | undefined;
-  /** Names this node as the coordinator in its writes (CoordinatorOffsetStore). */
-  store: OffsetStore;
+  /** The group's offsets in commit order, naming this node as the coordinator in its writes. */
+  store: Pick<OffsetStore, 'fetch' | 'deleteOffsets'>;
   logger: Logger;
 }
 
 type TopicAnswer = OffsetDeleteResponse['topics'][number];
-
-/** The protocol type of Kafka's consumers, whose member metadata lists their subscriptions. */
-const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
 export async function offsetDelete(
   deps: OffsetDeleteDeps,
@@ -63,7 +57,8 @@ export async function offsetDelete(
     return failed(ErrorCode.NON_EMPTY_GROUP);
   }
 
-  const subscribed = hasMembers ? subscribedTopics(group) : new Set<string>();
+  // Null when a member's metadata does not parse: every topic then counts as subscribed.
+  const subscribed = hasMembers ? group.subscribedTopics() : new Set<string>();
   return deleteUnsubscribed(deps, request, subscribed);
 }
 
@@ -90,45 +85,6 @@ async function deleteUnsubscribed(
     answer(t, isSubscribed(t.name) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE),
   );
   return { errorCode: ErrorCode.NONE, throttleTimeMs: 0, topics };
-}
-
-/**
- * Topics any member subscribes to, from each member's ConsumerProtocolSubscription (int16
- * version, then an array of topic names in every version). Null when they cannot be read: the
- * group is rebalancing, or a member's metadata does not parse. Null means "assume every topic".
- */
-export function subscribedTopics(group: Group): Set<string> | null {
-  if (group.state !== 'Stable') return null;
-
-  const topics = new Set<string>();
-  for (const member of group.describe().members) {
-    const own = subscriptionTopics(member.memberMetadata);
-    if (own === null) return null;
-    for (const topic of own) topics.add(topic);
-  }
-  return topics;
-}
-
-/** The topics of one ConsumerProtocolSubscription, or null when it does not parse. */
-export function subscriptionTopics(metadata: Buffer): string[] | null {
-  try {
-    const reader = new Reader(metadata, 0);
-    const version = reader.int16();
-    if (version < 0) return null;
-
-    const count = reader.int32();
-    if (count < 0 || count > reader.remaining() / 2) return null;
-    const topics: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const length = reader.int16();
-      if (length < 0) return null;
-      topics.push(reader.utf8(length));
-    }
-    return topics;
-  } catch (err) {
-    if (err instanceof ProtocolError) return null;
-    throw err;
-  }
 }
 
 function failed(errorCode: number): OffsetDeleteResponse {

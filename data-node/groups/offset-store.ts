@@ -8,6 +8,11 @@
 // Every write names the coordinator (node id and broker epoch). The controller refuses it with
 // NOT_COORDINATOR unless, in its committed state, that node is live under that epoch and the
 // group's coordinator by placement, so a node that lost its groups cannot move their offsets.
+//
+// Every commit request also carries a sequence, growing with each request this store sends. The
+// controller refuses a request older than the last one it applied for the group from the same
+// coordinator (REQUEST_TIMED_OUT): one given up on as timed out and overtaken by a newer one can
+// no longer land after it and move the group's offsets back.
 import { z } from 'zod';
 import type { ClusterSnapshot } from '../../shared/cluster-metadata.ts';
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
@@ -108,7 +113,14 @@ const CommitAnswer = z
   })
   .optional();
 
+/**
+ * One per process: the sequence numbering its commit requests must not start over while the
+ * node keeps its broker epoch, or the controller would refuse the new requests as late.
+ */
 export class ControllerOffsetStore implements OffsetStore {
+  /** The next commit request's sequence; one counter for every group keeps each group's growing. */
+  private nextSequence = 1;
+
   constructor(private readonly controller: ControllerCaller) {}
 
   async commit(
@@ -124,7 +136,7 @@ export class ControllerOffsetStore implements OffsetStore {
       metadata: o.metadata,
     }));
 
-    // In order, one part at a time: a later commit of a partition never overtakes an earlier one.
+    // In order, one part at a time, each with its own sequence: a later part never overtakes.
     const codes: number[] = [];
     for (const part of splitBySize(entries, COMMIT_REQUEST_BYTES_MAX)) {
       try {
@@ -143,7 +155,8 @@ export class ControllerOffsetStore implements OffsetStore {
     offsets: readonly { topic: string; partition: number }[],
     coordinator: CoordinatorRef | null,
   ): Promise<number[]> {
-    const answer = await this.call('POST', groupPath(groupId), { coordinator, offsets });
+    const sequence = this.nextSequence++;
+    const answer = await this.call('POST', groupPath(groupId), { coordinator, sequence, offsets });
 
     const parsed = CommitAnswer.safeParse(answer);
     const results = parsed.success ? (parsed.data?.results ?? parsed.data?.offsets ?? []) : [];

@@ -1,24 +1,34 @@
-// Committed offsets as the coordinator sees them: every store operation of one group runs in the
-// order its requests arrived. Two commits in flight from one consumer could otherwise reach the
-// controller in the opposite order and move the committed offset backwards, and an OffsetFetch
-// sent after an OffsetCommit could miss it. Operations on different groups run concurrently.
+// Committed offsets as the coordinator sees them: every store operation of one group (commits,
+// fetches, deletions) runs in the order its requests arrived. Two commits in flight from one
+// consumer could otherwise reach the controller in the opposite order and move the committed
+// offset backwards, an OffsetFetch sent after an OffsetCommit could miss it, and an OffsetDelete
+// could overtake a commit accepted before it. Operations on different groups run concurrently.
 //
 // The same order keeps a rebalance from losing a commit: a member's commit, validated at
 // generation N and still on its way to the controller when generation N+1 forms, is queued ahead
 // of the OffsetFetch with which the partition's next owner learns where to start, so that fetch
 // answers only after the commit settled (test/groups/commit-fetch-order.test.ts).
 //
+// A commit whose controller call failed without an answer (a timeout) is reported as failed and
+// the queue moves on, though the controller may still apply it later. The store numbers every
+// commit request (offset-store.ts) and the controller refuses one older than a commit it already
+// applied from this coordinator, so such a straggler cannot move the offset back to where it was.
+//
 // Nothing is cached: reads go to the controller, which answers from its committed state, so an
 // offset this node committed is always seen by the next fetch, on this node or on the next
 // coordinator of the group.
 //
-// Known shortcoming: a commit whose controller call failed without an answer (a timeout) is
-// reported as failed and the queue moves on, but the controller may still apply it later, after
-// a newer commit; the group's offset would then move back to the older one. The client was told
-// the commit failed, so no acknowledged commit is lost, but its records may be handed out again.
+// Known shortcoming: deletions carry no sequence. One that timed out may still be applied after
+// a newer commit and remove that commit's offsets; a commit that timed out before a deletion may
+// still be applied after it and bring back the offset the deletion removed.
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { CommittedOffset, CoordinatorRef, OffsetStore } from './offset-store.ts';
+import type {
+  CommittedOffset,
+  CoordinatorRef,
+  OffsetStore,
+  TopicPartitionRef,
+} from './offset-store.ts';
 
 export class GroupOffsets {
   /** Per group, the last operation queued; removed when it settles with nothing after it. */
@@ -52,6 +62,14 @@ export class GroupOffsets {
 
   deleteGroup(groupId: string): Promise<void> {
     return this.inOrder(groupId, () => this.store.deleteGroup(groupId));
+  }
+
+  /**
+   * Removes the committed offsets of these partitions (OffsetDelete), after every operation of
+   * the group queued before it; rejects with a KafkaError as the store does.
+   */
+  deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<void> {
+    return this.inOrder(groupId, () => this.store.deleteOffsets(groupId, partitions));
   }
 
   /** The Kafka error code for a failed store operation; unexpected failures are logged. */

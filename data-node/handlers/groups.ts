@@ -23,7 +23,12 @@ export interface GroupService {
     apiKey: number,
     apiVersion: number,
     body: unknown,
-    ctx: { clientId: string | null; clientHost: string },
+    ctx: {
+      clientId: string | null;
+      clientHost: string;
+      /** The connection the request came on: the coordinator watches it for a close. */
+      connection?: { readonly id: number; readonly closed: boolean };
+    },
   ): Promise<unknown>;
 }
 
@@ -88,7 +93,8 @@ export function groupHandlers(groups: GroupService): ApiHandler<unknown, unknown
     apiKey: Number(key),
 
     async handle(request, ctx) {
-      const caller = { clientId: ctx.clientId, clientHost: ctx.clientHost };
+      const { clientId, clientHost, connection } = ctx;
+      const caller = { clientId, clientHost, connection };
       return (await groups.handle(Number(key), ctx.apiVersion, request, caller)) as never;
     },
 

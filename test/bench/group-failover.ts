@@ -2,11 +2,16 @@
 // a Weir cluster of 3 controllers and 3 data nodes, a 6-partition topic (RF 3) with a producer
 // writing to every partition, and three kafkajs members in their own processes
 // (../integration/group-churn-member.ts, committing each record). Each run either SIGKILLs a member
-// (it never says goodbye: the group notices when its session times out) or stops it with SIGTERM
-// (kafkajs sends LeaveGroup), and measures the time from the signal until every partition the
-// member owned was processed again by another member. The member is restarted and the group
-// settles before the next run. Prints every run, then median and worst per kind.
+// (it never says goodbye: its kernel closes its sockets, and the coordinator removes it a grace
+// after that, or when its session times out) or stops it with SIGTERM (kafkajs sends
+// LeaveGroup), and measures the time from the signal until every partition the member owned was
+// processed again by another member. The member is restarted and the group settles before the
+// next run. Two clusters run one after the other: the first with the data nodes' default
+// groupMemberConnectionLossGraceMs (or --grace), crashes and clean leaves; the second with the
+// grace at 0 (connection closes ignored), crashes only. Prints every run, then median and worst
+// per kind. Ports 19100-19149.
 //   npx tsx test/bench/group-failover.ts [--runs N] [--session-timeout MS] [--heartbeat MS]
+//     [--grace MS]
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +36,8 @@ interface Options {
   runs: number;
   sessionTimeoutMs: number;
   heartbeatMs: number;
+  /** The data nodes' groupMemberConnectionLossGraceMs in the first cluster; null: its default. */
+  graceMs: number | null;
 }
 
 function options(): Options {
@@ -38,14 +45,28 @@ function options(): Options {
     .option('--runs <n>', 'runs of each kind (crash, clean leave)', '5')
     .option('--session-timeout <ms>', 'kafkajs sessionTimeout', '8000')
     .option('--heartbeat <ms>', 'kafkajs heartbeatInterval', '1000')
+    .option('--grace <ms>', 'groupMemberConnectionLossGraceMs of the first cluster')
     .parse()
-    .opts<{ runs: string; sessionTimeout: string; heartbeat: string }>();
+    .opts<{ runs: string; sessionTimeout: string; heartbeat: string; grace?: string }>();
   return {
     runs: Number(parsed.runs),
     sessionTimeoutMs: Number(parsed.sessionTimeout),
     heartbeatMs: Number(parsed.heartbeat),
+    graceMs: parsed.grace === undefined ? null : Number(parsed.grace),
   };
 }
+
+type Kind = 'kill' | 'leave';
+
+/** One cluster's ports, all in 19100-19149: Kafka, then admin, then raft (3 controllers). */
+interface Ports {
+  basePort: number;
+  adminPort: number;
+  raftPort: number;
+}
+
+const FEATURE_PORTS: Ports = { basePort: 19100, adminPort: 19110, raftPort: 19113 };
+const DISABLED_PORTS: Ports = { basePort: 19130, adminPort: 19140, raftPort: 19143 };
 
 class Group {
   readonly timeline = new Timeline();
@@ -141,14 +162,21 @@ function summary(label: string, values: number[]): string {
   return `${label}: median ${Math.round(median(values))} ms, worst ${Math.round(worst)} ms (${runs})`;
 }
 
-async function main(): Promise<void> {
-  const opts = options();
+/**
+ * Starts a cluster whose data nodes take `dataNodeConfig`, settles three members, then runs
+ * `runs` rounds of `kinds` in turn; resolves with the figures of each kind.
+ */
+async function measure(
+  opts: Options,
+  ports: Ports,
+  dataNodeConfig: Record<string, unknown>,
+  kinds: Kind[],
+): Promise<Map<Kind, number[]>> {
   const cluster = await startTestCluster({
     controllers: 3,
-    basePort: 19160,
-    adminPort: 19210,
-    raftPort: 19213,
+    ...ports,
     logLevel: 'warn',
+    dataNodeConfig,
   });
   const dir = join(cluster.dataDir, 'members');
   mkdirSync(dir, { recursive: true });
@@ -174,29 +202,42 @@ async function main(): Promise<void> {
     for (const name of NAMES) group.start(name);
     await group.settled(wallNow());
 
-    const crashes: number[] = [];
-    const leaves: number[] = [];
-    for (let run = 0; run < opts.runs * 2; run++) {
+    const figures = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
+    for (let run = 0; run < opts.runs * kinds.length; run++) {
       const name = NAMES[run % NAMES.length]!;
-      const how = run % 2 === 0 ? 'kill' : 'leave';
+      const how = kinds[run % kinds.length]!;
       const ms = await group.takeOver(name, how);
-      (how === 'kill' ? crashes : leaves).push(ms);
+      figures.get(how)!.push(ms);
       console.log(`${how} ${name}: its partitions processed again after ${Math.round(ms)} ms`);
 
       group.start(name);
       await group.settled(wallNow());
     }
-
-    console.log(
-      `kafkajs sessionTimeout ${opts.sessionTimeoutMs} ms, heartbeatInterval ${opts.heartbeatMs} ms`,
-    );
-    console.log(summary('member SIGKILLed', crashes));
-    console.log(summary('member left (LeaveGroup)', leaves));
+    return figures;
   } finally {
     await group.stop();
     await producer.stop();
     await stopTestCluster(cluster);
   }
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const grace = opts.graceMs === null ? {} : { groupMemberConnectionLossGraceMs: opts.graceMs };
+  const graceLabel = opts.graceMs === null ? 'default' : `${opts.graceMs} ms`;
+
+  console.log(`cluster 1: connection loss grace ${graceLabel}`);
+  const withGrace = await measure(opts, FEATURE_PORTS, grace, ['kill', 'leave']);
+  console.log('cluster 2: connection loss grace 0 (off)');
+  const off = { groupMemberConnectionLossGraceMs: 0 };
+  const withoutGrace = await measure(opts, DISABLED_PORTS, off, ['kill']);
+
+  console.log(
+    `kafkajs sessionTimeout ${opts.sessionTimeoutMs} ms, heartbeatInterval ${opts.heartbeatMs} ms`,
+  );
+  console.log(summary(`member SIGKILLed, grace ${graceLabel}`, withGrace.get('kill')!));
+  console.log(summary('member SIGKILLed, grace 0 (off)', withoutGrace.get('kill')!));
+  console.log(summary('member left (LeaveGroup)', withGrace.get('leave')!));
 }
 
 await main();

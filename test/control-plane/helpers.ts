@@ -40,6 +40,7 @@ const STATE_TABLES: Record<string, string> = {
   partitions: 'topic, partition',
   group_offsets: 'group_id, topic, partition',
   group_activity: 'group_id',
+  group_commit_sequences: 'group_id',
   metadata_changes: 'version',
 };
 

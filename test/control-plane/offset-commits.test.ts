@@ -18,7 +18,7 @@ class HeldLog implements CommandLog {
       this.pending.push(() => {
         const commits = command.type === 'commitOffsets' ? command.commits : [];
         const errorCodes = commits.map((c) => c.offsets.map(() => 0));
-        const value = { errorCodes };
+        const value = { errorCodes, refusals: commits.map(() => null) };
         resolve({ ok: true, index: this.proposed.length, metadataVersion: 0, value } as never);
       });
     });
@@ -75,8 +75,8 @@ describe('OffsetCommitBatcher', () => {
     await log.proposals(2);
     log.release();
 
-    expect(await second).toEqual([0, 0]);
-    expect(await third).toEqual([0]);
+    expect(await second).toEqual({ errorCodes: [0, 0], refusal: null });
+    expect(await third).toEqual({ errorCodes: [0], refusal: null });
     expect(
       log.proposed.map((c) => c.type === 'commitOffsets' && c.commits.map((g) => g.groupId)),
     ).toEqual([['a'], ['b', 'c']]);

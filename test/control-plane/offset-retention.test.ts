@@ -143,7 +143,8 @@ describe('offset retention in a controller', () => {
 
     const offsets = [{ topic: 't', partition: 0, offset: '3', leaderEpoch: 0, metadata: '' }];
     for (const groupId of ['empty', 'active']) {
-      expect(await core.offsetCommits.commit({ groupId, coordinator, offsets })).toEqual([0]);
+      const answer = await core.offsetCommits.commit({ groupId, coordinator, offsets });
+      expect(answer).toEqual({ errorCodes: [0], refusal: null });
     }
     await log.propose({ type: 'reportActiveGroups', coordinator, groupIds: ['active'] });
 

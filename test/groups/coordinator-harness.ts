@@ -2,7 +2,11 @@
 // encoded by the codec, decoded again, handled, and its response encoded and decoded at the same
 // version, so every answer is also proven encodable at that version. Time is a fake clock.
 import type { Clock } from '../../data-node/groups/clock.ts';
-import { GroupCoordinator, type CoordinatorSettings } from '../../data-node/groups/coordinator.ts';
+import {
+  GroupCoordinator,
+  type CoordinatorSettings,
+  type RequestConnection,
+} from '../../data-node/groups/coordinator.ts';
 import { MemoryOffsetStore, type OffsetStore } from '../../data-node/groups/offset-store.ts';
 import { coordinatorFor } from '../../data-node/groups/placement.ts';
 import type { ClusterSnapshot, DataNodeRecord } from '../../shared/cluster-metadata.ts';
@@ -106,6 +110,7 @@ export interface Harness {
     version: number,
     body: Encodable<RequestBody<K>>,
     clientId?: string,
+    connection?: RequestConnection,
   ): Promise<ResponseBody<K>>;
 }
 
@@ -132,12 +137,13 @@ export function harness(
     version: number,
     body: Encodable<RequestBody<K>>,
     clientId = 'client',
+    connection?: RequestConnection,
   ): Promise<ResponseBody<K>> {
     const frame = encodeRequest(apiKey, version, 7, clientId, body).subarray(4);
     const header = decodeRequestHeader(frame);
     const request = decodeRequestBody(apiKey, version, frame, header.bodyOffset);
 
-    const ctx = { clientId: header.clientId, clientHost: '/127.0.0.1' };
+    const ctx = { clientId: header.clientId, clientHost: '/127.0.0.1', connection };
     const response = await coordinator.handle(apiKey, version, request, ctx);
     const bytes = encodeResponse(apiKey, version, 7, response as Encodable<ResponseBody<K>>);
     return decodeResponse(apiKey, version, bytes.subarray(4)).body;

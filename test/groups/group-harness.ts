@@ -32,6 +32,7 @@ export class GroupDriver {
       minSessionTimeoutMs: 1_000,
       maxSessionTimeoutMs: 300_000,
       initialRebalanceDelayMs: 0,
+      connectionLossGraceMs: 0,
       newMemberId: (prefix) => `${prefix}-${++minted}`,
       ...settings,
     });
@@ -44,6 +45,7 @@ export class GroupDriver {
       this.group.join(
         {
           token,
+          connectionId: null,
           memberId: '',
           groupInstanceId: null,
           clientId: 'c',
@@ -62,11 +64,17 @@ export class GroupDriver {
     return token;
   }
 
-  sync(memberId: string, generationId: number, assignments: [string, string][] = []): number {
+  sync(
+    memberId: string,
+    generationId: number,
+    assignments: [string, string][] = [],
+    connectionId: number | null = null,
+  ): number {
     const token = this.nextToken++;
     const effects = this.group.sync(
       {
         token,
+        connectionId,
         memberId,
         groupInstanceId: null,
         generationId,
@@ -80,8 +88,19 @@ export class GroupDriver {
     return token;
   }
 
-  heartbeat(memberId: string, generationId: number, groupInstanceId: string | null = null) {
-    return this.group.heartbeat({ memberId, generationId, groupInstanceId }, this.now);
+  heartbeat(
+    memberId: string,
+    generationId: number,
+    groupInstanceId: string | null = null,
+    connectionId: number | null = null,
+  ) {
+    const claim = { memberId, generationId, groupInstanceId, connectionId };
+    return this.group.heartbeat(claim, this.now);
+  }
+
+  /** The edge saw a connection close. */
+  closeConnection(connectionId: number): void {
+    this.record(this.group.connectionClosed(connectionId, this.now));
   }
 
   leave(memberId: string, groupInstanceId: string | null = null) {

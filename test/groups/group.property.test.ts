@@ -1,4 +1,5 @@
-// Random schedules of joins, syncs, heartbeats, leaves and passing time against the group state
+// Random schedules of joins, syncs, heartbeats, leaves, connection closes and passing time against
+// the group state
 // machine, checking after every step what must always hold: no request answered twice, a request
 // waits only in the state that will answer it, generations never go back, the leader is a member,
 // no deadline is left behind by tick(), and unloading answers every request still waiting.
@@ -7,12 +8,23 @@ import { describe, expect, it } from 'vitest';
 import { GroupDriver, meta } from './group-harness.ts';
 
 type Step =
-  | { kind: 'join-new'; client: number; instance: number | null; v4: boolean; proto: number }
-  | { kind: 'join-known'; who: number; proto: number }
-  | { kind: 'sync'; who: number; stale: boolean }
-  | { kind: 'heartbeat'; who: number }
+  | {
+      kind: 'join-new';
+      client: number;
+      instance: number | null;
+      v4: boolean;
+      proto: number;
+      conn: number;
+    }
+  | { kind: 'join-known'; who: number; proto: number; conn: number }
+  | { kind: 'sync'; who: number; stale: boolean; conn: number }
+  | { kind: 'heartbeat'; who: number; conn: number }
   | { kind: 'leave'; who: number }
+  | { kind: 'close'; conn: number }
   | { kind: 'advance'; ms: number };
+
+/** Requests come on one of a few connections, any of which may close. */
+const conn = fc.nat(3);
 
 const PROTOCOLS = [
   [{ name: 'range', metadata: meta('r') }],
@@ -29,11 +41,18 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     instance: fc.option(fc.nat(2), { nil: null }),
     v4: fc.boolean(),
     proto: fc.nat(1),
+    conn,
   }),
-  fc.record({ kind: fc.constant('join-known' as const), who: fc.nat(20), proto: fc.nat(1) }),
-  fc.record({ kind: fc.constant('sync' as const), who: fc.nat(20), stale: fc.boolean() }),
-  fc.record({ kind: fc.constant('heartbeat' as const), who: fc.nat(20) }),
+  fc.record({
+    kind: fc.constant('join-known' as const),
+    who: fc.nat(20),
+    proto: fc.nat(1),
+    conn,
+  }),
+  fc.record({ kind: fc.constant('sync' as const), who: fc.nat(20), stale: fc.boolean(), conn }),
+  fc.record({ kind: fc.constant('heartbeat' as const), who: fc.nat(20), conn }),
   fc.record({ kind: fc.constant('leave' as const), who: fc.nat(20) }),
+  fc.record({ kind: fc.constant('close' as const), conn }),
   fc.record({
     kind: fc.constant('advance' as const),
     ms: fc.constantFrom(0, 500, 3_000, 6_000, 10_000, 31_000),
@@ -54,20 +73,27 @@ function run(driver: GroupDriver, steps: Step[]): void {
         requireKnownMemberId: s.v4,
         protocols: PROTOCOLS[s.proto],
         sessionTimeoutMs: 6_000 + s.client * 1_000,
+        connectionId: s.conn,
       });
       issued.push({ token, kind: 'join' });
     } else if (s.kind === 'join-known') {
-      const token = driver.join({ memberId: pick(s.who), protocols: PROTOCOLS[s.proto] });
+      const token = driver.join({
+        memberId: pick(s.who),
+        protocols: PROTOCOLS[s.proto],
+        connectionId: s.conn,
+      });
       issued.push({ token, kind: 'join' });
     } else if (s.kind === 'sync') {
       const generation = driver.group.generationId - (s.stale ? 1 : 0);
       const memberId = pick(s.who);
-      const token = driver.sync(memberId, generation, [[memberId, 'x']]);
+      const token = driver.sync(memberId, generation, [[memberId, 'x']], s.conn);
       issued.push({ token, kind: 'sync' });
     } else if (s.kind === 'heartbeat') {
-      driver.heartbeat(pick(s.who), driver.group.generationId);
+      driver.heartbeat(pick(s.who), driver.group.generationId, null, s.conn);
     } else if (s.kind === 'leave') {
       driver.leave(pick(s.who));
+    } else if (s.kind === 'close') {
+      driver.closeConnection(s.conn);
     } else {
       driver.advance(s.ms);
     }
@@ -95,7 +121,10 @@ describe('group state machine under random schedules', () => {
   it('keeps its invariants', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), fc.boolean(), (steps, delayed) => {
-        const driver = new GroupDriver({ initialRebalanceDelayMs: delayed ? 3_000 : 0 });
+        const driver = new GroupDriver({
+          initialRebalanceDelayMs: delayed ? 3_000 : 0,
+          connectionLossGraceMs: 1_000,
+        });
         run(driver, steps);
       }),
       { numRuns: 1000 },

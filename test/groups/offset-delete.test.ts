@@ -5,7 +5,7 @@
 import { Admin as FlexibleAdmin } from '@platformatic/kafka';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscriptionTopics } from '../../data-node/groups/offset-delete.ts';
+import { subscriptionTopics } from '../../data-node/groups/group.ts';
 import { MemoryOffsetStore } from '../../data-node/groups/offset-store.ts';
 import { ErrorCode } from '../../shared/kafka-errors.ts';
 import { ApiKey } from '../../shared/protocol/index.ts';
@@ -180,13 +180,16 @@ describe('OffsetDelete refusals', () => {
     expect(await store.fetch(groupId, null)).toHaveLength(1);
   });
 
-  it('keeps every offset while a consumer group rebalances: subscriptions are unknown', async () => {
+  it('reads subscriptions during a rebalance too: unsubscribed topics are deleted', async () => {
     const store = new MemoryOffsetStore();
     const h = harness({ store, settings: { initialRebalanceDelayMs: 60_000 } });
     const groupId = groupOn(1, h.view.current);
     await store.commit(
       groupId,
-      [{ topic: 't', partition: 0, offset: 1n, leaderEpoch: 0, metadata: '' }],
+      [
+        { topic: 't', partition: 0, offset: 1n, leaderEpoch: 0, metadata: '' },
+        { topic: 'other', partition: 0, offset: 1n, leaderEpoch: 0, metadata: '' },
+      ],
       null,
     );
     void h.call(ApiKey.JoinGroup, 1, {
@@ -199,14 +202,15 @@ describe('OffsetDelete refusals', () => {
     });
     await settle();
 
-    const topics = [{ name: 't', partitions: [{ partitionIndex: 0 }] }];
+    const topics = ['t', 'other'].map((name) => ({ name, partitions: [{ partitionIndex: 0 }] }));
     const answer = await h.call(ApiKey.OffsetDelete, 0, { groupId, topics });
     expect(answer.topics).toEqual([
+      { name: 't', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.NONE }] },
       {
-        name: 't',
+        name: 'other',
         partitions: [{ partitionIndex: 0, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC }],
       },
     ]);
-    expect(await store.fetch(groupId, null)).toHaveLength(1);
+    expect((await store.fetch(groupId, null)).map((o) => o.topic)).toEqual(['other']);
   });
 });

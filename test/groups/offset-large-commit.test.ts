@@ -38,8 +38,11 @@ async function controller() {
   await core.log.propose({ type: 'createTopic', topicId: core.newTopicId(), ...topic });
 
   // As the data node's controller client answers: JSON, or a ControllerProblem.
+  const sequences: number[] = [];
   const caller: ControllerCaller = {
     async call(method, path, options = {}) {
+      const sequence = (options.body as { sequence?: number } | undefined)?.sequence;
+      if (sequence !== undefined) sequences.push(sequence);
       const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
       if (options.body !== undefined) init.body = JSON.stringify(options.body);
 
@@ -50,12 +53,12 @@ async function controller() {
       throw new ControllerProblem(response.status, String(answer.detail), code, undefined);
     },
   };
-  return { core, caller };
+  return { core, caller, sequences };
 }
 
 describe('a commit over the controller request body limit', () => {
   it('is sent in parts and stores every partition', async () => {
-    const { core, caller } = await controller();
+    const { core, caller, sequences } = await controller();
     const store = new ControllerOffsetStore(caller);
     const metadata = 'm'.repeat(4000);
     const offsets: CommittedOffset[] = Array.from({ length: PARTITIONS }, (_, partition) => ({
@@ -73,6 +76,10 @@ describe('a commit over the controller request body limit', () => {
     const { brokerEpoch } = readDataNode(core.stateMachine.db, 1)!;
     const codes = await store.commit('big', offsets, { nodeId: 1, brokerEpoch });
     expect(codes).toEqual(offsets.map(() => 0));
+    // Each part is a commit of its own, numbered in the order sent: none is refused as late.
+    expect(sequences.length).toBeGreaterThanOrEqual(4);
+    expect(sequences).toEqual([...sequences].sort((x, y) => x - y));
+    expect(new Set(sequences).size).toBe(sequences.length);
 
     const stored = await store.fetch('big', null);
     expect(stored).toHaveLength(PARTITIONS);

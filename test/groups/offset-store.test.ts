@@ -102,10 +102,23 @@ describe('ControllerOffsetStore', () => {
       path: '/internal/v1/groups/g%2F1/offsets',
       body: {
         coordinator: { nodeId: 3, brokerEpoch: 8 },
+        sequence: 1,
         offsets: [{ topic: 'a', partition: 0, offset: '12', leaderEpoch: 2, metadata: 'x' }],
       },
     });
     expect(controller.calls[1].path).toBe('/internal/v1/groups/g%2F1/offsets?topic=a&topic=b%20c');
+  });
+
+  it('numbers its commit requests with a sequence that grows across groups', async () => {
+    const controller = new FakeController();
+    const store = new ControllerOffsetStore(controller);
+    const coordinator = { nodeId: 3, brokerEpoch: 8 };
+    await store.commit('g', [entry('a', 0, 1n)], coordinator);
+    await store.commit('h', [entry('a', 0, 1n)], coordinator);
+    await store.commit('g', [entry('a', 0, 2n)], coordinator);
+
+    const sequences = controller.calls.map((c) => (c.body as { sequence: number }).sequence);
+    expect(sequences).toEqual([1, 2, 3]);
   });
 
   it('answers per partition what the controller refused', async () => {
