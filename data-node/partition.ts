@@ -13,6 +13,14 @@
 // Follower work (truncating, appending what the leader sent) runs one step at a time on a serial
 // queue, and a replica becoming leader waits for the step in progress, so the log never moves
 // backwards under a LeaderState.
+//
+// Followers read what the leader has written, durable or not, as Kafka's read the page cache: a
+// parked follower fetch wakes as soon as a batch is written, so the follower copies and fsyncs it
+// while the leader fsyncs it too. What counts stays durable: a follower reports its flushed end,
+// and the high watermark is also bounded by this leader's own flushed end, so a record is
+// committed (readable by consumers, acknowledged to acks=all) only once it is on disk everywhere.
+// A leader that crashes before its fsync may come back without records a follower holds; it
+// never resumes its old leader epoch, so that follower cuts them by epoch (divergence.ts).
 import type { PartitionRecord } from '../shared/cluster-metadata.ts';
 import { ErrorCode, KafkaError } from '../shared/kafka-errors.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -106,6 +114,9 @@ const PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 const DEFAULT_ACK_TIMEOUT_MS = 30_000;
 
+/** How often a moved high watermark is checkpointed, as Kafka's default for the same. */
+const HW_CHECKPOINT_INTERVAL_MS = 5000;
+
 const INELIGIBLE_REPLICA = 107;
 
 const NO_REPLICATION: ReplicationOptions = {
@@ -140,11 +151,17 @@ export class Partition {
   private followerOps = 0;
   private followerQueue: Promise<void> = Promise.resolve();
 
+  /** One high watermark checkpoint is written at a time, every few seconds at most. */
+  private hwCheckpointing = false;
+  private hwCheckpointedAtMs = Number.NEGATIVE_INFINITY;
+
   /** One ISR change is sent at a time; `isrSentAtMs` paces sending it again. */
   private isrSending = false;
   private isrSentAtMs = Number.NEGATIVE_INFINITY;
 
   private readonly listeners = new Set<() => void>();
+  /** The log end offset listeners last heard of. */
+  private notifiedEnd = -1n;
   private closed = false;
 
   private constructor(
@@ -155,10 +172,10 @@ export class Partition {
     private readonly logger: Logger,
     private readonly replication: ReplicationOptions,
   ) {
-    // Known shortcoming: the high watermark is not checkpointed, so a replica starts from its log
-    // start. Safe (lower is always safe), but a replica elected right after a restart serves
-    // consumers nothing new until every ISR member has fetched from it once.
-    this.following = new FollowerState(log.logStartOffset);
+    // The checkpoint may lag the high watermark by a few seconds: lower is always safe, and a
+    // replica elected right after a restart serves what was committed up to it at once.
+    this.following = new FollowerState(log.highWatermarkCheckpoint);
+    log.onProgress(() => this.onLogProgress());
   }
 
   /** A replica over an open log, with an empty producer table (tests; see `open`). */
@@ -268,7 +285,7 @@ export class Partition {
       this.following.follow(record.leader, record.leaderEpoch);
     }
 
-    const fields = { role: this.role, leader: record.leader, leaderEpoch: this.epoch };
+    const fields = { replicaRole: this.role, leader: record.leader, leaderEpoch: this.epoch };
     if (wasLeader !== (this.leading !== null)) this.logger.info(fields, 'replica role changed');
     else this.logger.info(fields, 'leader epoch changed');
     this.notify();
@@ -326,7 +343,8 @@ export class Partition {
 
   /**
    * A follower's fetch: its fetch offset is its durable position, which may move the high
-   * watermark and the ISR. It reads up to the log end offset, or is told where it diverges.
+   * watermark and the ISR. It reads up to the log end offset (written here, not necessarily
+   * durable yet), or is told where it diverges.
    */
   async readForFollower(
     fetch: FollowerFetch,
@@ -391,8 +409,13 @@ export class Partition {
 
   // ---- timers and lifecycle
 
-  /** Periodic leader work: expire acks=all waits, shrink the ISR, resend a lost ISR change. */
+  /**
+   * Periodic work: checkpoint a moved high watermark (every role); as leader, expire acks=all
+   * waits, shrink the ISR, resend a lost ISR change.
+   */
   tick(nowMs: number): void {
+    this.maybeCheckpointHighWatermark(nowMs);
+
     const leader = this.leading;
     if (leader === null) return;
 
@@ -402,6 +425,11 @@ export class Partition {
     else if (nowMs - this.isrSentAtMs >= this.replication.isrResendMs) {
       this.sendIsrChange(leader, nowMs);
     }
+  }
+
+  /** Writes the high watermark checkpoint now (capped by the log at what is durable). */
+  checkpointHighWatermark(): Promise<void> {
+    return this.log.saveHighWatermark(this.highWatermark);
   }
 
   /** Calls `listener` whenever the high watermark or the log end offset may have moved. */
@@ -420,9 +448,20 @@ export class Partition {
     if (leader !== null && start <= leader.highWatermark) leader.onLogStartOffset(start);
   }
 
+  /** Stops replicating, makes the log durable, checkpoints the high watermark and closes. */
   async close(): Promise<void> {
+    const first = !this.closed;
     this.stopReplicating();
     await this.followerQueue;
+
+    if (first) {
+      try {
+        await this.log.flush();
+        await this.checkpointHighWatermark();
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'high watermark not checkpointed at close');
+      }
+    }
     await this.log.close();
   }
 
@@ -517,12 +556,25 @@ export class Partition {
         maxTimestamp,
       });
     }
-    // One wake-up for waiting fetches, whether or not the high watermark moved too. Known
-    // shortcoming: the log reports an append only once it is durable, so followers fetch it
-    // after the leader's fsync rather than alongside it; acks=all costs two fsyncs in a row.
-    if (this.leading !== null) this.syncLeader(this.leading, false);
-    this.notify();
+    // Waiting fetches were woken when the batch was written, and the leader state learned that
+    // it is durable before this resolved (`onLogProgress`).
     return result;
+  }
+
+  /**
+   * The log wrote or flushed. A write wakes waiting fetches at once, so followers copy the batch
+   * while this leader is still fsyncing it; a flush may move the high watermark, which counts
+   * only durable positions (this leader's flushed end among them) and wakes them again.
+   */
+  private onLogProgress(): void {
+    const highWatermark = this.highWatermark;
+    if (this.leading !== null) this.syncLeader(this.leading, false);
+
+    // One wake-up, whether the log end, the high watermark or both moved.
+    const end = this.log.logEndOffset;
+    const moved = end !== this.notifiedEnd || this.highWatermark !== highWatermark;
+    this.notifiedEnd = end;
+    if (moved) this.notify();
   }
 
   private duplicateResult(offsets: BatchOffsets): AppendResult {
@@ -663,6 +715,21 @@ export class Partition {
 
     if (answer.records !== null && !(await this.appendFromLeader(answer.records))) return;
     this.following.onFetchResponse(call.askedInEpoch, answer.highWatermark, this.log.logEndOffset);
+    await this.followLogStart(answer.logStartOffset);
+  }
+
+  /**
+   * Retention or DeleteRecords moved the leader's log start: the records below it go here too.
+   * The leader's log start is at most its high watermark and this log reaches the fetch offset,
+   * so the cut only removes records both replicas hold and consumers can no longer ask for.
+   */
+  private async followLogStart(leaderLogStartOffset: bigint): Promise<void> {
+    const end = this.log.logEndOffset;
+    const target = leaderLogStartOffset < end ? leaderLogStartOffset : end;
+    if (target <= this.log.logStartOffset) return;
+
+    await this.log.deleteRecordsBefore(target);
+    this.logger.debug({ logStartOffset: target }, 'log start follows the leader');
   }
 
   /**
@@ -735,6 +802,22 @@ export class Partition {
     });
     this.followerQueue = run.catch(() => undefined);
     return run;
+  }
+
+  private maybeCheckpointHighWatermark(nowMs: number): void {
+    if (this.closed || this.hwCheckpointing) return;
+    if (nowMs - this.hwCheckpointedAtMs < HW_CHECKPOINT_INTERVAL_MS) return;
+    if (this.highWatermark === this.log.highWatermarkCheckpoint) return;
+
+    this.hwCheckpointing = true;
+    this.hwCheckpointedAtMs = nowMs;
+    this.checkpointHighWatermark()
+      .catch((err: unknown) => {
+        this.logger.warn({ err: String(err) }, 'high watermark checkpoint failed');
+      })
+      .finally(() => {
+        this.hwCheckpointing = false;
+      });
   }
 
   private stopReplicating(): void {

@@ -99,14 +99,13 @@ export class LeaderEpochCache {
 
   /**
    * The log now starts at `startOffset`: entries wholly before it go, and the epoch in force at
-   * that offset is kept, starting there.
+   * that offset is kept, starting there. Entries that already start there stay, even an epoch
+   * that wrote nothing before the next one, so reopening a log keeps the epochs it had.
    */
   truncateFromStart(startOffset: bigint): boolean {
     const firstKept = this.entries.findIndex((e) => e.startOffset > startOffset);
     const covering = (firstKept < 0 ? this.entries.length : firstKept) - 1;
-    if (covering < 0 || (covering === 0 && this.entries[0].startOffset === startOffset)) {
-      return false;
-    }
+    if (covering < 0 || this.entries[0].startOffset === startOffset) return false;
 
     const tail = this.entries.slice(covering);
     tail[0] = { epoch: tail[0].epoch, startOffset };

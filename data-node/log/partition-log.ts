@@ -5,9 +5,16 @@
 // watermark and the ISR are not kept here: they belong to the partition code above, which passes
 // the high watermark in as a read bound.
 //
+// The high watermark belongs to the partition, but its checkpoint lives here, beside the log it
+// describes (Kafka's replication-offset-checkpoint): a reopened replica starts from it. The log
+// keeps it within what a crash cannot take: at most the flushed offset when written, lowered
+// before a truncation cuts below it, and cut to the recovered log end on open.
+//
 // Writes (appends, rolls, truncation, retention) run one at a time on a serial queue. Appends that
 // arrive while a write is running are written together with one writev, and appends waiting for
-// durability share one fdatasync (group commit); they resolve in offset order.
+// durability share one fdatasync (group commit); they resolve in offset order. Readers see a batch
+// as soon as it is written, before it is durable; `onProgress` listeners hear of both moments, so
+// a leader's followers can copy a batch while the leader is still fsyncing it.
 //
 // Offsets (logStartOffset <= logEndOffset, flushedOffset <= logEndOffset):
 //   logStartOffset: the first offset a reader may fetch; moves forward only, except when the log
@@ -37,6 +44,7 @@ import { TailCache } from './tail-cache.ts';
 
 export const LOG_START_OFFSET_CHECKPOINT = 'log-start-offset-checkpoint';
 export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
+export const HIGH_WATERMARK_CHECKPOINT = 'high-watermark-checkpoint';
 
 /** Offsets inside a segment are int32 relative to its base offset. */
 const RELATIVE_OFFSET_MAX = 0x7fffffffn;
@@ -105,6 +113,8 @@ export class PartitionLog {
   private startOffset = 0n;
   private endOffset = 0n;
   private durableOffset = 0n;
+  /** The high watermark checkpointed on disk; within [startOffset, endOffset]. */
+  private hwCheckpoint = 0n;
   /** The next offset to assign: runs ahead of logEndOffset while a write is in flight. */
   private nextOffset = 0n;
 
@@ -114,6 +124,9 @@ export class PartitionLog {
   /** Appends written and waiting for an fdatasync, in offset order. */
   private awaitingFlush: PendingAppend[] = [];
   private flushing = false;
+
+  /** Told when the log end or flushed offset grows; see `onProgress`. */
+  private readonly listeners = new Set<() => void>();
 
   private readonly tail: TailCache;
   private queue: Promise<unknown> = Promise.resolve();
@@ -157,6 +170,14 @@ export class PartitionLog {
     return this.durableOffset;
   }
 
+  /**
+   * The high watermark last checkpointed (`saveHighWatermark`), within the log: where a reopened
+   * replica starts. The log start offset when none was.
+   */
+  get highWatermarkCheckpoint(): bigint {
+    return this.hwCheckpoint > this.startOffset ? this.hwCheckpoint : this.startOffset;
+  }
+
   /** The latest leader epoch that wrote to (or led) this log, or -1. */
   get latestEpoch(): number {
     return this.epochs.latestEpoch;
@@ -172,6 +193,29 @@ export class PartitionLog {
 
   epochEntries(): EpochEntry[] {
     return this.epochs.list();
+  }
+
+  /**
+   * Checkpoints a high watermark the partition knows, capped at what is durable here, so that it
+   * never points past what recovery keeps. Runs on the write queue (a truncation cannot pass it);
+   * meant for every few seconds and at close, not for every move.
+   */
+  saveHighWatermark(highWatermark: bigint): Promise<void> {
+    return this.exclusive(async () => {
+      const durable = this.config.fsync === false ? this.endOffset : this.durableOffset;
+      const capped = highWatermark < durable ? highWatermark : durable;
+      await this.writeHighWatermark(capped > this.startOffset ? capped : this.startOffset);
+    });
+  }
+
+  /**
+   * Calls `listener` each time written batches become visible to readers (the log end offset
+   * grew) and each time the flushed offset grows. Called synchronously by the writer, before the
+   * appends concerned resolve, so it must be quick and must not throw. Returns its remover.
+   */
+  onProgress(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /**
@@ -288,6 +332,7 @@ export class PartitionLog {
         return this.startOffset;
       }
 
+      if (this.hwCheckpoint > end) await this.writeHighWatermark(end);
       this.setLogEnd(end);
       if (this.epochs.truncateFromEnd(end)) await this.saveEpochs();
       this.logger.info({ offset, logEndOffset: end }, 'log truncated');
@@ -385,6 +430,7 @@ export class PartitionLog {
 
     const scannedEpochs = await this.loadSegments(baseOffsets);
     await this.loadCheckpoints(scannedEpochs);
+    await this.loadHighWatermark();
     await this.active.sync();
     this.durableOffset = this.endOffset;
 
@@ -476,6 +522,14 @@ export class PartitionLog {
     await this.deleteSegments(this.segments.splice(0, this.segmentsWhollyBelow(this.startOffset)));
     this.epochs.truncateFromStart(this.startOffset);
     await this.saveEpochs();
+  }
+
+  /** The checkpointed high watermark, cut to the recovered log; the log start without one. */
+  private async loadHighWatermark(): Promise<void> {
+    const text = await readCheckpoint(this.dir, HIGH_WATERMARK_CHECKPOINT);
+    const saved = text && /^\d+\s*$/.test(text) ? BigInt(text.trim()) : 0n;
+    const capped = saved < this.endOffset ? saved : this.endOffset;
+    this.hwCheckpoint = capped > this.startOffset ? capped : this.startOffset;
   }
 
   /** Without a checkpoint, epochs are read back from the batch headers of sealed segments. */
@@ -668,6 +722,8 @@ export class PartitionLog {
     for (const { records, result } of group) {
       this.tail.append(records, result!.baseOffset, result!.lastOffset + 1n);
     }
+    this.emitProgress();
+
     if (this.config.fsync === false) {
       for (const append of group) append.resolve(append.result!);
       return;
@@ -698,7 +754,10 @@ export class PartitionLog {
 
   private markFlushed(offset: bigint): void {
     const durable = offset < this.endOffset ? offset : this.endOffset;
-    if (durable > this.durableOffset) this.durableOffset = durable;
+    if (durable > this.durableOffset) {
+      this.durableOffset = durable;
+      this.emitProgress();
+    }
 
     while (this.awaitingFlush.length > 0) {
       const append = this.awaitingFlush[0];
@@ -792,6 +851,7 @@ export class PartitionLog {
     this.endOffset = offset;
     this.durableOffset = offset;
     this.epochs = new LeaderEpochCache();
+    await this.writeHighWatermark(offset);
     await this.saveLogStart();
     await this.saveEpochs();
     this.logger.info({ offset }, 'log restarted empty');
@@ -810,8 +870,18 @@ export class PartitionLog {
     if (this.durableOffset > offset) this.durableOffset = offset;
   }
 
+  private emitProgress(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
   private saveEpochs(): Promise<void> {
     return writeCheckpoint(this.dir, LEADER_EPOCH_CHECKPOINT, this.epochs.serialize());
+  }
+
+  private async writeHighWatermark(offset: bigint): Promise<void> {
+    if (offset === this.hwCheckpoint) return;
+    await writeCheckpoint(this.dir, HIGH_WATERMARK_CHECKPOINT, `${offset}\n`);
+    this.hwCheckpoint = offset;
   }
 
   private saveLogStart(): Promise<void> {

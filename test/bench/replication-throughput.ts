@@ -1,10 +1,12 @@
 // What replication costs: acks=all produce throughput and latency to a topic with replication
 // factor 3, next to the same load on replication factor 1, on a local cluster of real processes
 // (one controller, three data nodes, fsync on). The load is raw Produce requests pipelined on one
-// connection per partition leader, so the client is not what is measured.
+// connection per partition leader, so the client is not what is measured. A last phase sends
+// one-record acks=all produces one at a time to one partition at replication factor 3: the latency
+// of a lone write, which pipelining cannot hide.
 //
 //   npx tsx test/bench/replication-throughput.ts [--seconds 10] [--partitions 3]
-//     [--batch-records 100] [--record-bytes 100] [--in-flight 8] [--no-fsync]
+//     [--batch-records 100] [--record-bytes 100] [--in-flight 8] [--serial-seconds 5] [--no-fsync]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +17,10 @@ import { ErrorCode } from '../../shared/kafka-errors.ts';
 import { ApiKey } from '../../shared/protocol/index.ts';
 import { encodeBatch } from '../../shared/record-batch.ts';
 
-const KAFKA_PORT = 19455;
-const ADMIN_PORT = 19458;
-const RAFT_PORT = 19459;
+// Data nodes listen on 19440-19442.
+const KAFKA_PORT = 19440;
+const ADMIN_PORT = 19443;
+const RAFT_PORT = 19444;
 
 const { values: args } = parseArgs({
   options: {
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
     'batch-records': { type: 'string', default: '100' },
     'record-bytes': { type: 'string', default: '100' },
     'in-flight': { type: 'string', default: '8' },
+    'serial-seconds': { type: 'string', default: '5' },
     'no-fsync': { type: 'boolean', default: false },
   },
 });
@@ -35,6 +39,7 @@ const PARTITIONS = Number(args.partitions);
 const BATCH_RECORDS = Number(args['batch-records']);
 const RECORD_BYTES = Number(args['record-bytes']);
 const IN_FLIGHT = Number(args['in-flight']);
+const SERIAL_SECONDS = Number(args['serial-seconds']);
 
 interface PartitionView {
   partition: number;
@@ -42,7 +47,18 @@ interface PartitionView {
   isr: number[];
 }
 
+/** One measured phase: which topic, and how hard it is driven. */
+interface Load {
+  label: string;
+  replicationFactor: number;
+  partitions: number;
+  batchRecords: number;
+  inFlight: number;
+  seconds: number;
+}
+
 interface Result {
+  label: string;
   replicationFactor: number;
   records: number;
   bytes: number;
@@ -68,9 +84,7 @@ async function main(): Promise<void> {
     await cluster.start();
     await cluster.waitUntilReady(60_000);
     const results: Result[] = [];
-    for (const replicationFactor of [1, 3]) {
-      results.push(await measure(cluster, replicationFactor));
-    }
+    for (const load of loads()) results.push(await measure(cluster, load));
     report(results);
   } finally {
     await cluster.stop();
@@ -78,34 +92,48 @@ async function main(): Promise<void> {
   }
 }
 
-async function measure(cluster: LocalCluster, replicationFactor: number): Promise<Result> {
-  const topic = `bench-rf${replicationFactor}`;
-  const partitions = await createTopic(cluster, topic, replicationFactor);
+function loads(): Load[] {
+  const pipelined = { partitions: PARTITIONS, batchRecords: BATCH_RECORDS, inFlight: IN_FLIGHT };
+  const serial = { partitions: 1, batchRecords: 1, inFlight: 1, seconds: SERIAL_SECONDS };
+  return [
+    { label: 'rf1', replicationFactor: 1, seconds: SECONDS, ...pipelined },
+    { label: 'rf3', replicationFactor: 3, seconds: SECONDS, ...pipelined },
+    { label: 'rf3 1x1', replicationFactor: 3, ...serial },
+  ].filter((load) => load.seconds > 0);
+}
+
+async function measure(cluster: LocalCluster, load: Load): Promise<Result> {
+  const topic = `bench-${load.label.replace(/\W+/g, '-')}`;
+  const partitions = await createTopic(cluster, topic, load.replicationFactor, load.partitions);
   const batch = encodeBatch(
-    Array.from({ length: BATCH_RECORDS }, () => ({ value: Buffer.alloc(RECORD_BYTES, 0x61) })),
+    Array.from({ length: load.batchRecords }, () => ({
+      value: Buffer.alloc(RECORD_BYTES, 0x61),
+    })),
   );
 
   const result: Result = {
-    replicationFactor,
+    label: load.label,
+    replicationFactor: load.replicationFactor,
     records: 0,
     bytes: 0,
-    seconds: SECONDS,
+    seconds: load.seconds,
     latenciesMs: [],
     errors: 0,
   };
-  const deadline = Date.now() + SECONDS * 1000;
+  const deadline = Date.now() + load.seconds * 1000;
   await Promise.all(
-    partitions.map((p) => produceUntil(cluster, topic, p, batch, deadline, result)),
+    partitions.map((p) => produceUntil(cluster, topic, p, batch, load, deadline, result)),
   );
   return result;
 }
 
-/** Keeps IN_FLIGHT acks=all produces outstanding to one partition's leader until `deadline`. */
+/** Keeps `load.inFlight` acks=all produces outstanding to one partition leader until `deadline`. */
 async function produceUntil(
   cluster: LocalCluster,
   topic: string,
   partition: PartitionView,
   batch: Buffer,
+  load: Load,
   deadline: number,
   result: Result,
 ): Promise<void> {
@@ -138,12 +166,12 @@ async function produceUntil(
         continue;
       }
       result.latenciesMs.push(performance.now() - startedMs);
-      result.records += BATCH_RECORDS;
+      result.records += load.batchRecords;
       result.bytes += batch.length;
     }
   };
 
-  await Promise.all(Array.from({ length: IN_FLIGHT }, one));
+  await Promise.all(Array.from({ length: load.inFlight }, one));
   connection.close();
 }
 
@@ -151,12 +179,13 @@ async function createTopic(
   cluster: LocalCluster,
   name: string,
   replicationFactor: number,
+  partitions: number,
 ): Promise<PartitionView[]> {
   const admin = cluster.adminUrls[0]!;
   const created = await fetch(`${admin}/v1/topics`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, partitions: PARTITIONS, replicationFactor }),
+    body: JSON.stringify({ name, partitions, replicationFactor }),
   });
   if (!created.ok) throw new Error(`cannot create ${name}: ${await created.text()}`);
 
@@ -195,14 +224,15 @@ function percentile(sorted: number[], q: number): number {
 function report(results: Result[]): void {
   console.log(
     `acks=all, ${PARTITIONS} partitions, batches of ${BATCH_RECORDS} x ${RECORD_BYTES} B, ` +
-      `${IN_FLIGHT} in flight per partition, ${SECONDS} s, ` +
+      `${IN_FLIGHT} in flight per partition, ${SECONDS} s; ` +
+      `rf3 1x1: one partition, one ${RECORD_BYTES} B record at a time, ${SERIAL_SECONDS} s; ` +
       `fsync ${args['no-fsync'] ? 'off' : 'on'}`,
   );
-  console.log('rf  records/s   MB/s   p50 ms  p99 ms  errors');
+  console.log('load      records/s   MB/s   p50 ms  p99 ms  errors');
   for (const r of results) {
     const sorted = [...r.latenciesMs].sort((a, b) => a - b);
     const line = [
-      String(r.replicationFactor).padEnd(3),
+      r.label.padEnd(9),
       String(Math.round(r.records / r.seconds)).padStart(9),
       (r.bytes / r.seconds / 1e6).toFixed(1).padStart(6),
       percentile(sorted, 0.5).toFixed(1).padStart(8),

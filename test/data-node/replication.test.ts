@@ -13,7 +13,7 @@ import { readReplicaBatches, valuesByOffset } from '../integration/replica-logs.
 import { startCluster, type TestCluster } from './cluster.ts';
 import { RawKafkaClient } from './raw-client.ts';
 
-const ADMIN_PORT = 19451;
+const ADMIN_PORT = 19445;
 
 interface PartitionView {
   partition: number;

@@ -1,11 +1,15 @@
 // The partition log as its users see it: offsets assigned by the leader, reads bounded by bytes
 // and by the high watermark, leader epochs, truncation, log start offset, rolls and retention.
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
 import { BatchView, batches, decodeRecords } from '../../shared/record-batch.ts';
-import { UnexpectedAppendOffsetError } from '../../data-node/log/partition-log.ts';
+import {
+  HIGH_WATERMARK_CHECKPOINT,
+  UnexpectedAppendOffsetError,
+} from '../../data-node/log/partition-log.ts';
 import { batchOf, openLog, readAll, smallConfig, tempDir, valuesOf } from './helpers.ts';
 
 async function expectKafkaError(promise: Promise<unknown>, code: number): Promise<void> {
@@ -87,6 +91,29 @@ describe('appending as leader', () => {
     expect(result.logAppendTimeMs).toBe(777_000n);
     const { records } = await log.read(0n, 4096);
     expect(decodeRecords(records).map((r) => r.timestamp)).toEqual([777_000n, 777_000n]);
+    await log.close();
+  });
+});
+
+describe('progress', () => {
+  it('shows a write to readers before it is durable, and tells listeners of both', async () => {
+    const log = await openLog(await tempDir(), smallConfig({ fsync: true }));
+    const seen: [bigint, bigint][] = [];
+    const reads: Promise<unknown>[] = [];
+    log.onProgress(() => {
+      seen.push([log.logEndOffset, log.flushedOffset]);
+      reads.push(log.read(0n, 1 << 20));
+    });
+
+    await log.appendAsLeader(batchOf(['a', 'b']), 0);
+
+    // Written (readable) first, durable second; the append resolves after both.
+    expect(seen).toEqual([
+      [2n, 0n],
+      [2n, 2n],
+    ]);
+    const [whileUnflushed] = (await Promise.all(reads)) as { records: Buffer }[];
+    expect(valuesOf(whileUnflushed.records).map((r) => r.value)).toEqual(['a', 'b']);
     await log.close();
   });
 });
@@ -376,6 +403,50 @@ describe('segments and retention', () => {
     expect(await exact.applyRetention(0)).toEqual({ deletedSegments: 1, logStartOffset: 5n });
     expect(exact.sizeBytes).toBe(2 * batchBytes);
     await exact.close();
+  });
+
+  it('keeps an epoch that wrote nothing across a reopen, at a moved log start', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir, smallConfig());
+    await log.appendAsLeader(batchOf(['a']), 0);
+    await log.deleteRecordsBefore(1n);
+    await log.appendAsLeader(batchOf(['b']), 1);
+    const epochs = log.epochEntries();
+    await log.close();
+
+    const reopened = await openLog(dir, smallConfig());
+    expect(reopened.epochEntries()).toEqual(epochs);
+    expect(reopened.endOffsetForEpoch(0)).toEqual({ leaderEpoch: 0, endOffset: 1n });
+    await reopened.close();
+  });
+
+  it('checkpoints the high watermark within the durable log; a truncation lowers it', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir, smallConfig());
+    for (const value of ['a', 'b', 'c']) await log.appendAsLeader(batchOf([value]), 0);
+
+    await log.saveHighWatermark(10n);
+    expect(log.highWatermarkCheckpoint).toBe(3n);
+    await log.truncateTo(1n);
+    expect(log.highWatermarkCheckpoint).toBe(1n);
+    await log.appendAsLeader(batchOf(['x']), 1);
+    await log.close();
+
+    const reopened = await openLog(dir, smallConfig());
+    expect(reopened.highWatermarkCheckpoint).toBe(1n);
+    await reopened.close();
+  });
+
+  it('cuts a checkpointed high watermark to the recovered log end', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir, smallConfig());
+    await log.appendAsLeader(batchOf(['a', 'b']), 0);
+    await log.close();
+    await writeFile(join(dir, HIGH_WATERMARK_CHECKPOINT), '99\n');
+
+    const reopened = await openLog(dir, smallConfig());
+    expect(reopened.highWatermarkCheckpoint).toBe(2n);
+    await reopened.close();
   });
 
   it('moves the log start offset with deleteRecordsBefore and keeps it across reopen', async () => {

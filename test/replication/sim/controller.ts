@@ -34,9 +34,12 @@ export class SimController {
   readonly #registered = new Map<number, number>();
   readonly #fenced = new Set<number>();
   readonly #prng: Prng;
+  /** An injected mistake: a restarted leader keeps its leader epoch (see SimBug). */
+  readonly #resumeEpochs: boolean;
 
-  constructor(replicas: readonly number[], prng: Prng) {
+  constructor(replicas: readonly number[], prng: Prng, resumeEpochs = false) {
     this.#prng = prng;
+    this.#resumeEpochs = resumeEpochs;
     this.#record = {
       replicas,
       leader: replicas[0],
@@ -75,7 +78,8 @@ export class SimController {
     this.#registered.set(nodeId, incarnation);
     this.#fenced.delete(nodeId);
 
-    if (restarted) this.#removeReplica(nodeId);
+    const resumes = this.#resumeEpochs && this.#record.leader === nodeId;
+    if (restarted && !resumes) this.#removeReplica(nodeId);
     if (this.#record.leader === NO_LEADER) this.#electFrom(this.#record.isr);
   }
 

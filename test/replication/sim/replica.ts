@@ -28,7 +28,17 @@ export interface SimConfig {
    * batches held unflushed come again and are skipped, and progress waits for fsyncs.
    */
   flushBeforeFetch: boolean;
+  /** A deliberate mistake in the model, to prove the invariants catch it; null in real runs. */
+  bug: SimBug | null;
 }
+
+/**
+ * Mistakes the invariants must catch, each about what may count as held now that followers read
+ * a leader's written (not yet durable) records: a leader counting its written end toward the high
+ * watermark, a follower reporting its written end as its position, and a controller letting a
+ * restarted leader resume its leader epoch (its lost tail may live on at followers).
+ */
+export type SimBug = 'leader-counts-written' | 'follower-reports-written' | 'leader-resumes-epoch';
 
 /** An acks=all produce waiting at a leader. */
 export interface AckWaiter {
@@ -50,7 +60,7 @@ export interface WorldPort {
   onAckFailed(node: SimReplica, waiter: AckWaiter, errorCode: number): void;
   onBecomeLeader(node: SimReplica): void;
   onProduceRefused(node: SimReplica, batch: ProducedBatch, errorCode: number): void;
-  count(stat: 'partialTruncations' | 'isrReverts' | 'staleIsrAnswers'): void;
+  count(stat: 'partialTruncations' | 'isrReverts' | 'staleIsrAnswers' | 'unflushedFetches'): void;
   onTruncated(node: SimReplica, truncateTo: bigint, removed: SimBatch[]): void;
 }
 
@@ -150,7 +160,7 @@ export class SimReplica {
       replicaLagTimeMaxMs: world.config.replicaLagTimeMaxMs,
       logStartOffset: 0n,
       logEndOffset: this.log.logEndOffset,
-      flushedOffset: this.log.flushedOffset,
+      flushedOffset: this.#durableEnd(world, true),
       highWatermark: this.follower.highWatermark,
       epochs: this.log.epochs,
       nowMs: world.nowMs,
@@ -163,7 +173,11 @@ export class SimReplica {
   /** The follower sends its next request, if it has a leader and nothing out. */
   sendNext(world: WorldPort): boolean {
     if (this.leader !== null || this.inFlight !== null) return false;
-    const request = this.follower.nextRequest(this.log);
+    const request = this.follower.nextRequest({
+      epochs: this.log.epochs,
+      logEndOffset: this.log.logEndOffset,
+      flushedOffset: this.#durableEnd(world),
+    });
     if (request.kind === 'none') return false;
 
     const requestId = this.#nextRequestId++;
@@ -192,7 +206,9 @@ export class SimReplica {
 
   flush(count: number, world: WorldPort): void {
     this.log.flush(count);
-    if (this.leader !== null) this.#handle(this.leader.onLocalFlush(this.log.flushedOffset), world);
+    if (this.leader !== null) {
+      this.#handle(this.leader.onLocalFlush(this.#durableEnd(world)), world);
+    }
 
     const hw = this.highWatermark;
     this.hwCheckpoint = hw < this.log.flushedOffset ? hw : this.log.flushedOffset;
@@ -274,9 +290,12 @@ export class SimReplica {
     const { errorCode, outcome } = this.#leaderFetch(from, message, world);
     const diverging = outcome?.divergingEpoch ?? null;
     const readable = errorCode === ErrorCode.NONE && diverging === null;
+    // A follower reads what the leader has written, durable here or not.
     const batches = readable
       ? this.log.readFrom(message.fetchOffset, world.config.fetchMaxBatches)
       : [];
+    const flushed = this.log.flushedOffset;
+    if (batches.some((b) => lastOffsetOf(b) >= flushed)) world.count('unflushedFetches');
 
     world.send(this.id, from, {
       kind: 'fetch-answer',
@@ -394,7 +413,19 @@ export class SimReplica {
     this.log.append(batch);
     this.producers.onAppend(batch);
     leader.onLocalAppend(this.log.logEndOffset);
+    if (world.config.bug === 'leader-counts-written') {
+      this.#handle(leader.onLocalFlush(this.#durableEnd(world)), world);
+    }
     return { baseOffset, lastOffset: lastOffsetOf(batch) };
+  }
+
+  /** What this replica counts as on disk: its flushed end, unless a bug is injected. */
+  #durableEnd(world: WorldPort, leading = this.leader !== null): bigint {
+    const bug = world.config.bug;
+    const countsWritten =
+      (bug === 'leader-counts-written' && leading) ||
+      (bug === 'follower-reports-written' && !leading);
+    return countsWritten ? this.log.logEndOffset : this.log.flushedOffset;
   }
 
   /** Only the answer to the latest copy sent counts: an older one may predate a newer copy. */

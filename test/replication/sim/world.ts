@@ -16,7 +16,13 @@ import { checkInvariants, checkSettled, type Observed } from './invariants.ts';
 import type { ProducedBatch, SimBatch, SimMessage } from './messages.ts';
 import { CONTROLLER, type Envelope, Network, PRODUCER } from './network.ts';
 import { Prng } from './prng.ts';
-import { type AckWaiter, type SimConfig, SimReplica, type WorldPort } from './replica.ts';
+import {
+  type AckWaiter,
+  type SimBug,
+  type SimConfig,
+  SimReplica,
+  type WorldPort,
+} from './replica.ts';
 import { lastOffsetOf } from './sim-log.ts';
 
 export interface SimOptions {
@@ -29,6 +35,8 @@ export interface SimOptions {
   traceLines?: number;
   /** Print every event as it happens. */
   verbose?: boolean;
+  /** Inject a known mistake into the model (the invariants must then fail). */
+  bug?: SimBug;
 }
 
 export interface SimStats {
@@ -43,11 +51,16 @@ export interface SimStats {
   isrReverts: number;
   /** Controller answers ignored because a newer copy had been sent. */
   staleIsrAnswers: number;
+  /** Follower fetches answered with batches the leader had not yet made durable. */
+  unflushedFetches: number;
+  /** Crashes that lost batches another replica holds (it fetched them before they were durable). */
+  lostTailsHeldElsewhere: number;
   isrChanges: number;
   logEndOffset: bigint;
 }
 
-export type CountedStat = 'partialTruncations' | 'isrReverts' | 'staleIsrAnswers';
+export type CountedStat =
+  'partialTruncations' | 'isrReverts' | 'staleIsrAnswers' | 'unflushedFetches';
 
 export class SimFailure extends Error {
   override name = 'SimFailure';
@@ -171,8 +184,10 @@ export class World implements WorldPort, Observed {
       requestTimeoutMs: this.prng.pick([50, 200]),
       fetchMaxBatches: this.prng.int(1, 4),
       flushBeforeFetch: this.prng.chance(0.7),
+      bug: options.bug ?? null,
     };
-    this.controller = new SimController(this.config.replicas, this.prng);
+    const resumeEpochs = options.bug === 'leader-resumes-epoch';
+    this.controller = new SimController(this.config.replicas, this.prng, resumeEpochs);
     this.nodes = this.config.replicas.map((id) => new SimReplica(id));
     this.#dropProbability = this.prng.pick([0, 0.02, 0.1]);
     this.#weights = swarmWeights(this.prng);
@@ -185,6 +200,8 @@ export class World implements WorldPort, Observed {
       partialTruncations: 0,
       isrReverts: 0,
       staleIsrAnswers: 0,
+      unflushedFetches: 0,
+      lostTailsHeldElsewhere: 0,
       isrChanges: 0,
       logEndOffset: 0n,
     };
@@ -455,6 +472,9 @@ export class World implements WorldPort, Observed {
         return this.#produceBulk();
       case 'crash':
         this.stats.crashes++;
+        if (this.#heldElsewhere(node, node.log.batches.slice(node.log.flushedCount))) {
+          this.stats.lostTailsHeldElsewhere++;
+        }
         node.crash();
         this.note(`node ${node.id} crashes; durable log end ${node.log.logEndOffset}`);
         return;
@@ -484,6 +504,12 @@ export class World implements WorldPort, Observed {
         this.nowMs += this.prng.int(5, 20);
         return;
     }
+  }
+
+  /** Whether another replica holds one of `batches` of `node`, byte for byte. */
+  #heldElsewhere(node: SimReplica, batches: readonly SimBatch[]): boolean {
+    const others = this.nodes.filter((n) => n !== node);
+    return batches.some((b) => others.some((n) => n.log.batchAt(b.baseOffset)?.bytes === b.bytes));
   }
 
   #deliver(): void {
