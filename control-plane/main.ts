@@ -27,6 +27,9 @@ import { StateMachine } from './state-machine.ts';
 
 const Port = z.number().int().min(0).max(65535);
 
+/** Node.js timers hold at most 2^31 - 1 ms; a longer delay fires after 1 ms instead. */
+const TIMER_MS_MAX = 2 ** 31 - 1;
+
 export const controllerConfigSchema = z.strictObject({
   controllerId: z.number().int().min(0),
   /** Generated at first start if absent, then stored; a differing stored one stops start. */
@@ -65,17 +68,17 @@ export const controllerConfigSchema = z.strictObject({
    * paused or cut-off node; a node whose process died is found through its presence connection.
    * Data nodes heartbeat every 500 ms by default, so the default allows five missed in a row.
    */
-  dataNodeSessionTimeoutMs: z.number().int().min(100).default(3000),
+  dataNodeSessionTimeoutMs: z.number().int().min(100).max(TIMER_MS_MAX).default(3000),
   /**
    * A data node whose presence connection closed without an answer is fenced unless it opens
    * another (or heartbeats) within this long. A live node reopens it at once.
    */
-  dataNodePresenceGraceMs: z.number().int().min(0).default(500),
+  dataNodePresenceGraceMs: z.number().int().min(0).max(TIMER_MS_MAX).default(500),
   /**
    * Added to each data node's first session under a new leader: a data node may still be waiting
    * on a controller that stopped answering, for up to its heartbeat timeout (about 1 s).
    */
-  newLeaderSessionGraceMs: z.number().int().min(0).default(2000),
+  newLeaderSessionGraceMs: z.number().int().min(0).max(TIMER_MS_MAX).default(2000),
   /**
    * The committed offsets of a consumer group that has had no members (and no commits) for this
    * long are deleted, as Kafka's offsets.retention.minutes (7 days by default).

@@ -5,6 +5,24 @@ import { z } from 'zod';
 
 const MiB = 1024 * 1024;
 
+/** Node.js timers hold at most 2^31 - 1 ms; a longer delay fires after 1 ms instead. */
+const TIMER_MS_MAX = 2 ** 31 - 1;
+
+/**
+ * The controller holds a metadata poll for at most a minute, and a heartbeat answered later than
+ * that has long outlived any session timeout.
+ */
+const CONTROLLER_WAIT_MS_MAX = 60_000;
+
+/** A duration in whole ms that a timer can hold; `min` 0 where zero means off. */
+function durationMs(min: 0 | 1 = 1, max = TIMER_MS_MAX) {
+  return z
+    .number('must be a number of milliseconds')
+    .int('must be a whole number of milliseconds')
+    .min(min, `must be at least ${min} ms`)
+    .max(max, `must be at most ${max} ms`);
+}
+
 export const dataNodeConfigSchema = z
   .strictObject({
     nodeId: z.number().int().nonnegative(),
@@ -43,9 +61,9 @@ export const dataNodeConfigSchema = z
      */
     maxConnections: z.number().int().positive().optional(),
     /** A request must arrive whole within this long of its first byte. */
-    requestReadTimeoutMs: z.number().int().positive().default(60_000),
+    requestReadTimeoutMs: durationMs().default(60_000),
     /** A connection with nothing in flight and no traffic for this long is closed. */
-    connectionIdleTimeoutMs: z.number().int().positive().default(600_000),
+    connectionIdleTimeoutMs: durationMs().default(600_000),
     /** The most record bytes one Fetch answer carries, whatever the request asks (Kafka's 55 MiB). */
     fetchMaxBytes: z
       .number()
@@ -53,45 +71,45 @@ export const dataNodeConfigSchema = z
       .positive()
       .default(55 * MiB),
     /** Between heartbeats to the leader controller; its session timeout allows several missed. */
-    heartbeatIntervalMs: z.number().int().positive().default(500),
+    heartbeatIntervalMs: durationMs().default(500),
     /**
      * A heartbeat unanswered for this long is given up, and the next goes to another controller:
      * a paused leader controller must not hold heartbeats past the new leader's session timeout.
      */
-    heartbeatTimeoutMs: z.number().int().positive().default(1000),
+    heartbeatTimeoutMs: durationMs(1, CONTROLLER_WAIT_MS_MAX).default(1000),
     /** How long one metadata long poll waits at the controller for a change. */
-    metadataPollWaitMs: z.number().int().positive().default(10_000),
+    metadataPollWaitMs: durationMs(1, CONTROLLER_WAIT_MS_MAX).default(10_000),
     /**
      * How often retention runs over the partitions. Retention itself, segment sizes and message
      * size limits are topic configs (shared/topic-config.ts), alike on every replica, so they are
      * not set per node.
      */
-    retentionCheckIntervalMs: z.number().int().positive().default(300_000),
+    retentionCheckIntervalMs: durationMs().default(300_000),
     /**
      * A follower that has not caught up with its leader for this long leaves the ISR, so acks=all
      * produces stop waiting for it. Kafka's default is 30 s; Weir aims at failover in seconds.
      */
-    replicaLagTimeMaxMs: z.number().int().positive().default(5000),
+    replicaLagTimeMaxMs: durationMs().default(5000),
     /** How long a follower's fetch waits at the leader for new records. */
-    replicaFetchWaitMaxMs: z.number().int().positive().default(500),
+    replicaFetchWaitMaxMs: durationMs().default(500),
     /** Bytes a follower fetches per partition and request. */
     replicaFetchMaxBytes: z.number().int().positive().default(MiB),
     /** Pause before a follower asks a leader again after a failure. */
-    replicaFetchBackoffMs: z.number().int().positive().default(100),
+    replicaFetchBackoffMs: durationMs().default(100),
     /** A leader silent for this long (beyond the fetch wait) is taken as gone and reconnected. */
-    replicaRequestTimeoutMs: z.number().int().positive().default(3000),
+    replicaRequestTimeoutMs: durationMs().default(3000),
     /**
      * At stop, how long to wait for the controller to move this node's leaderships elsewhere
      * before closing anyway.
      */
-    controlledShutdownTimeoutMs: z.number().int().nonnegative().default(5000),
+    controlledShutdownTimeoutMs: durationMs(0).default(5000),
     /**
      * A dynamic group member whose connection to this node (its coordinator) closes is removed
      * after this long unless it is heard from on a new connection, instead of after its whole
      * session timeout: a crashed client is noticed in about this time. 0 turns this off. A live
      * client that reconnects but stays silent longer than this is removed and rebalances.
      */
-    groupMemberConnectionLossGraceMs: z.number().int().nonnegative().default(1000),
+    groupMemberConnectionLossGraceMs: durationMs(0).default(1000),
   })
   .refine((c) => c.maxQueuedRequestBytes >= c.maxRequestBytes + 4, {
     message: 'maxQueuedRequestBytes must hold one request of maxRequestBytes (plus 4 bytes)',

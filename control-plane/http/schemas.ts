@@ -188,9 +188,13 @@ export const HeartbeatResult = z
   .object({ fenced: z.boolean(), metadataVersion: z.number().int() })
   .openapi('HeartbeatResult');
 
+/** The longest a metadata poll is held; data nodes ask for 10 s by default. */
+const METADATA_WAIT_MS_MAX = 60_000;
+
 export const MetadataQuery = z.object({
   since: z.coerce.number().int().min(0).default(0),
-  waitMs: z.coerce.number().int().min(0).default(0),
+  /** At most a minute: a longer wait would overflow the timer and answer at once. */
+  waitMs: z.coerce.number().int().min(0).max(METADATA_WAIT_MS_MAX).default(0),
 });
 
 export const MetadataAnswer = z

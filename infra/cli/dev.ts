@@ -10,6 +10,7 @@ export interface DevOptions {
   dataNodes?: number;
   kafkaPort?: number;
   adminPort?: number;
+  raftPort?: number;
 }
 
 export const DEV_DEFAULTS = { controllers: 3, dataNodes: 3, kafkaPort: 9092, adminPort: 9600 };
@@ -29,6 +30,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
       dataNodes: opts.dataNodes ?? DEV_DEFAULTS.dataNodes,
       kafkaPort: opts.kafkaPort ?? DEV_DEFAULTS.kafkaPort,
       adminPort: opts.adminPort ?? DEV_DEFAULTS.adminPort,
+      raftPort: opts.raftPort,
     },
     (spec, code, signal) => {
       if (stopping) return;

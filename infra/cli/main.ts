@@ -58,6 +58,7 @@ program
   .option('--data-nodes <n>', 'number of data nodes', intFlag)
   .option('--kafka-port <port>', "first data node's Kafka port; the next ones follow", intFlag)
   .option('--admin-port <port>', "first controller's admin port; the next ones follow", intFlag)
+  .option('--raft-port <port>', "first controller's Raft port (default: admin port + 100)", intFlag)
   .action(runDev);
 
 try {
