@@ -124,7 +124,8 @@ export class DataNodeLiveness {
 
     if (lost) {
       const graceMs = this.presenceGraceMs();
-      this.options.logger.info({ nodeId: node.nodeId, graceMs }, 'data node presence lost');
+      // Debug only: a node that reopens at once is fine, and the fence that may follow is logged.
+      this.options.logger.debug({ nodeId: node.nodeId, graceMs }, 'data node presence lost');
       setTimeout(() => void this.check(), graceMs).unref();
     }
     return { heldMs: monotonicMs() - openedMs };
@@ -184,7 +185,12 @@ export class DataNodeLiveness {
   private async fence(nodeId: number, brokerEpoch: number): Promise<void> {
     const logger = this.options.logger.child({ nodeId, brokerEpoch });
     this.fencing.add(nodeId);
-    logger.warn({ sessionTimeoutMs: this.options.sessionTimeoutMs }, 'data node session lapsed');
+    if (this.options.sessions.presenceLost(nodeId)) {
+      const presenceGraceMs = this.presenceGraceMs();
+      logger.warn({ presenceGraceMs }, 'data node presence connection lost and not reopened');
+    } else {
+      logger.warn({ sessionTimeoutMs: this.options.sessionTimeoutMs }, 'data node session lapsed');
+    }
 
     try {
       const result = await this.options.log.propose({ type: 'fenceDataNode', nodeId, brokerEpoch });

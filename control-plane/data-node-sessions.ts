@@ -91,6 +91,11 @@ export class DataNodeSessions {
     return this.reports.get(partitionKey(topic, partition)) ?? new Map();
   }
 
+  /** Whether the node's last presence connection was cut and it has not shown itself since. */
+  presenceLost(nodeId: number): boolean {
+    return (this.sessions.get(nodeId)?.presenceLostMs ?? null) !== null;
+  }
+
   lastHeartbeatAt(nodeId: number): number | null {
     return this.sessions.get(nodeId)?.lastHeartbeatAtMs ?? null;
   }

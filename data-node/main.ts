@@ -104,7 +104,7 @@ export async function startDataNode(
   };
   const groups = new GroupCoordinator({
     nodeId: config.nodeId,
-    logger: log.child({ component: 'groups' }),
+    logger: log,
     metadata: context.metadata,
     offsets: new ControllerOffsetStore(controller),
     settings: { connectionLossGraceMs: config.groupMemberConnectionLossGraceMs },

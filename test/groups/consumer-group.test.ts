@@ -1,9 +1,10 @@
 // Consumer groups on a real cluster (one controller, three data nodes, in this process) through
 // real sockets: kafkajs consumers sharing a topic's partitions, rebalancing as members join and
-// leave, and a new member resuming from the committed offsets without seeing a record twice; then
+// leave, and a new member resuming from the committed offsets without seeing a record twice;
+// librdkafka (kcat) members under the range, roundrobin and cooperative-sticky strategies; then
 // cases P2 (member ids by JoinGroup version) and P6 (committed offsets round trip) with raw
 // frames against the group's coordinator.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Consumer as FlexibleConsumer, stringDeserializers } from '@platformatic/kafka';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
@@ -282,6 +283,73 @@ describe.skipIf(!hasKcat)('a librdkafka consumer group (kcat; skipped when kcat 
       fromKcat.map((offset, partition) => [partition, offset]),
     );
   });
+});
+
+describe.skipIf(!hasKcat)('librdkafka assignment strategies (kcat; skipped without kcat)', () => {
+  /** A kcat group member that runs until stopped; its records and stderr are collected. */
+  function kcatMember(groupId: string, strategy: string) {
+    const args = ['-b', cluster!.brokers.join(','), '-G', groupId, '-u', '-f', '%s\\n'];
+    args.push(
+      '-X',
+      'auto.offset.reset=earliest',
+      '-X',
+      `partition.assignment.strategy=${strategy}`,
+    );
+    args.push(TOPIC);
+    const child = spawn('kcat', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const records: string[] = [];
+    let log = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      records.push(...chunk.split('\n').filter((line) => line !== ''));
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (log += chunk));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const stop = async () => {
+      child.kill('SIGTERM');
+      await exited;
+    };
+    return { records, log: () => log, stop };
+  }
+
+  for (const strategy of ['range', 'roundrobin', 'cooperative-sticky']) {
+    it(`shares a topic between two members with ${strategy}`, async () => {
+      const groupId = `strategy-${strategy}`;
+      const a = kcatMember(groupId, strategy);
+      const b = kcatMember(groupId, strategy);
+
+      try {
+        // Both members hold partitions under the strategy they asked for.
+        const described = async () => (await admin.describeGroups([groupId])).groups[0];
+        await until(
+          'both members hold partitions',
+          async () => {
+            const group = await described();
+            return (
+              group.state === 'Stable' &&
+              group.protocol === strategy &&
+              group.members.length === 2 &&
+              group.members.every((m) => m.memberAssignment.length > 0)
+            );
+          },
+          async () => ({ group: await described(), a: a.log(), b: b.log() }),
+        );
+
+        // Every record produced now is read by one of them (each starts at the earliest offset,
+        // so none is missed however late it resolves where to start).
+        await produce(`${strategy}-record`, 16);
+        const expected = Array.from({ length: 16 }, (_, i) => `${strategy}-record-${i}`);
+        await until(
+          'every record read',
+          () => expected.every((r) => a.records.includes(r) || b.records.includes(r)),
+          () => ({ a: a.records, b: b.records, alog: a.log(), blog: b.log() }),
+        );
+        expect(a.records.length).toBeGreaterThan(0);
+        expect(b.records.length).toBeGreaterThan(0);
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  }
 });
 
 /** A connection to the group's coordinator, found with FindCoordinator as a client would. */
