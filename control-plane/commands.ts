@@ -199,6 +199,7 @@ export const REJECTION_CODES = {
   invalidIsr: ErrorCode.INVALID_REQUEST,
   ineligibleReplica: ControllerErrorCode.INELIGIBLE_REPLICA,
   notCoordinator: ErrorCode.NOT_COORDINATOR,
+  tooManyPresenceRequests: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
 } as const;
 export type RejectionReason = keyof typeof REJECTION_CODES;
 

@@ -62,6 +62,11 @@ const PAUSED_AFTER_INTERVALS = 3;
 
 /** How often a held presence request looks whether this controller still leads. */
 const PRESENCE_LEADERSHIP_CHECK_MS = 250;
+/**
+ * Presence requests one node may hold open at once. A data node keeps one (two for a moment
+ * while it reconnects); more are a misbehaving client, refused before they pile up.
+ */
+export const PRESENCE_OPEN_MAX = 4;
 
 export class DataNodeLiveness {
   private timer: NodeJS.Timeout | null = null;
@@ -116,6 +121,12 @@ export class DataNodeLiveness {
     const { sessions, monotonicMs, wallMs } = this.options;
     this.requireLeader();
     const node = this.registered(request.nodeId, request.brokerEpoch);
+    if (sessions.presenceOpen(node.nodeId, node.brokerEpoch) >= PRESENCE_OPEN_MAX) {
+      reject(
+        'tooManyPresenceRequests',
+        `data node ${node.nodeId} already holds ${PRESENCE_OPEN_MAX} presence requests open`,
+      );
+    }
 
     const openedMs = monotonicMs();
     sessions.presenceOpened(node.nodeId, node.brokerEpoch, openedMs, wallMs());

@@ -91,6 +91,12 @@ export class DataNodeSessions {
     return this.reports.get(partitionKey(topic, partition)) ?? new Map();
   }
 
+  /** Presence connections `nodeId` holds open here under `brokerEpoch`. */
+  presenceOpen(nodeId: number, brokerEpoch: number): number {
+    const session = this.sessions.get(nodeId);
+    return session?.brokerEpoch === brokerEpoch ? session.presenceOpen : 0;
+  }
+
   /** Whether the node's last presence connection was cut and it has not shown itself since. */
   presenceLost(nodeId: number): boolean {
     return (this.sessions.get(nodeId)?.presenceLostMs ?? null) !== null;

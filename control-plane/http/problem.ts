@@ -38,6 +38,7 @@ const STATUS_BY_REASON: Record<RejectionReason, number> = {
   invalidIsr: 400,
   ineligibleReplica: 400,
   notCoordinator: 409,
+  tooManyPresenceRequests: 429,
 };
 
 /** Kafka codes that shared/kafka-errors.ts does not name yet, for titles. */

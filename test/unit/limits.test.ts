@@ -2,10 +2,12 @@
 // instead: a "very long" heartbeat timeout would abort every heartbeat at once, and a very long
 // metadata wait would turn the data node's long poll into a busy loop. Configs and the admin API
 // refuse them with an error naming the field. Presence requests cut and reopened again and
-// again, or opened many at once, never fence a node that keeps showing itself.
+// again never fence a node that keeps showing itself; past a small cap, more requests held open
+// for one node are refused.
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../control-plane/app.ts';
 import { createControllerCore } from '../../control-plane/controller.ts';
+import { PRESENCE_OPEN_MAX } from '../../control-plane/data-node-liveness.ts';
 import { controllerConfigSchema } from '../../control-plane/main.ts';
 import { readDataNode } from '../../control-plane/db/queries.ts';
 import { dataNodeConfigSchema } from '../../data-node/config.ts';
@@ -129,9 +131,15 @@ describe('presence requests under abuse', () => {
     expect(await fenced()).toBe(true);
   });
 
-  it('counts many presence requests for one node, fencing only after the last is cut', async () => {
-    const { clock, open, fenced } = await controller();
-    const cuts = Array.from({ length: 500 }, open);
+  it('refuses presence requests past the cap, and fences only after the last open is cut', async () => {
+    const { core, clock, open, fenced } = await controller();
+    const cuts = Array.from({ length: PRESENCE_OPEN_MAX }, open);
+
+    const brokerEpoch = readDataNode(core.stateMachine.db, 1)!.brokerEpoch;
+    const request = { nodeId: 1, brokerEpoch, holdMs: 60_000 };
+    await expect(
+      core.liveness.presence(request, new AbortController().signal),
+    ).rejects.toMatchObject({ rejection: { reason: 'tooManyPresenceRequests', errorCode: 89 } });
 
     for (const cut of cuts.slice(1)) await cut();
     clock.now += PRESENCE_GRACE_MS * 4;
