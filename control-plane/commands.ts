@@ -145,6 +145,8 @@ export const Command = z.discriminatedUnion('type', [
     /** Absent in entries written before deletions named partitions or a coordinator. */
     partitions: z.array(TopicPartition).nullish(),
     coordinator: CoordinatorRef.nullish(),
+    /** Numbered with the coordinator's commits of the group (see apply/offsets.ts). */
+    sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
   }),
   /**
    * A coordinator's full list of its groups that have members now. Groups it lists are active as
@@ -200,6 +202,7 @@ export const REJECTION_CODES = {
   ineligibleReplica: ControllerErrorCode.INELIGIBLE_REPLICA,
   notCoordinator: ErrorCode.NOT_COORDINATOR,
   tooManyPresenceRequests: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+  lateOffsetWrite: ErrorCode.REQUEST_TIMED_OUT,
 } as const;
 export type RejectionReason = keyof typeof REJECTION_CODES;
 

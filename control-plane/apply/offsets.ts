@@ -16,9 +16,10 @@
 // report the groups that have members (reportActiveGroups); commits count as activity too. The
 // leader proposes expireGroupOffsets periodically; every clock reading comes from log entries.
 //
-// Known shortcomings: deletions carry no sequence, so a deletion that timed out on its way may
-// still apply after a newer commit and remove it, and a commit that timed out before a deletion
-// may still apply after it and bring the deleted offset back. A coordinator that loses a group
+// Deletions from a coordinator are numbered with its commits and checked the same way, so a
+// deletion that timed out cannot remove a newer commit, nor a late commit undo a deletion.
+//
+// Known shortcoming: a coordinator that loses a group
 // and gets it back under the same broker epoch starts afresh when its first commit after the
 // return is applied; a commit from its first tenure arriving before that one is still applied.
 import { and, eq, inArray, lt, max, or } from 'drizzle-orm';
@@ -164,8 +165,12 @@ function readSequence(tx: StateTx, groupId: string): AppliedSequence | undefined
 }
 
 /** Remembers a numbered commit from a coordinator as the group's last; others change nothing. */
-function recordSequence(ctx: ApplyContext, commit: GroupCommit): void {
-  const { groupId, coordinator, sequence } = commit;
+/** Remembers the sequence of a write (commit or deletion) applied for its group. */
+function recordSequence(
+  ctx: ApplyContext,
+  write: Pick<GroupCommit, 'groupId' | 'coordinator' | 'sequence'>,
+): void {
+  const { groupId, coordinator, sequence } = write;
   if (coordinator === null || sequence == null) return;
 
   const row = { groupId, ...coordinator, sequence, appliedMs: ctx.now };
@@ -208,12 +213,24 @@ export function deleteGroupOffsets(
   ctx: ApplyContext,
   command: CommandOf<'deleteGroupOffsets'>,
 ): CommandOutputs['deleteGroupOffsets'] {
-  const { groupId, coordinator = null } = command;
+  const { groupId, coordinator = null, sequence = null } = command;
   if (coordinator !== null && !coordinatorCheck(ctx.tx)(groupId, coordinator)) {
     reject('notCoordinator', `data node ${coordinator.nodeId} does not coordinate ${groupId}`);
   }
 
+  if (coordinator !== null && sequence !== null) {
+    const last = readSequence(ctx.tx, groupId);
+    if (last !== undefined && isLateCommit(last, coordinator, sequence)) {
+      reject(
+        'lateOffsetWrite',
+        `deletion ${sequence} of ${groupId} from data node ${coordinator.nodeId} arrived after ` +
+          `its write ${last.sequence} was applied: it was sent earlier`,
+      );
+    }
+  }
+
   const result = ctx.tx.delete(groupOffsets).where(deletionFilter(command)).run();
+  recordSequence(ctx, { groupId, coordinator, sequence });
   return { deleted: result.changes };
 }
 

@@ -196,7 +196,7 @@ function registerGroupCoordinatorRoutes(app: OpenAPIHono, deps: ControllerDeps):
 
   app.openapi(deleteOffsetsAsCoordinator, async (c) => {
     const { groupId } = c.req.valid('param');
-    const { coordinator, partitions } = c.req.valid('json');
+    const { coordinator, partitions, sequence } = c.req.valid('json');
 
     const result = await log.propose({
       type: 'deleteGroupOffsets',
@@ -204,6 +204,7 @@ function registerGroupCoordinatorRoutes(app: OpenAPIHono, deps: ControllerDeps):
       topics: null,
       partitions,
       coordinator,
+      sequence,
     });
     return c.json(unwrap(result), 200);
   });

@@ -39,6 +39,7 @@ const STATUS_BY_REASON: Record<RejectionReason, number> = {
   ineligibleReplica: 400,
   notCoordinator: 409,
   tooManyPresenceRequests: 429,
+  lateOffsetWrite: 409,
 };
 
 /** Kafka codes that shared/kafka-errors.ts does not name yet, for titles. */

@@ -310,6 +310,13 @@ const CoordinatorRef = z.strictObject({ nodeId: NodeId, brokerEpoch: Epoch }).op
 export const DeleteOffsetsBody = z
   .strictObject({
     coordinator: CoordinatorRef,
+    sequence: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({ description: "Numbered with the coordinator's commits of the group." }),
     partitions: z
       .array(z.strictObject({ topic: z.string(), partition: PartitionIndex }))
       .nullable()

@@ -9,7 +9,7 @@
 // NOT_COORDINATOR unless, in its committed state, that node is live under that epoch and the
 // group's coordinator by placement, so a node that lost its groups cannot move their offsets.
 //
-// Every commit request also carries a sequence, growing with each request this store sends. The
+// Every commit and deletion request carries a sequence, growing with each request this store sends. The
 // controller refuses a request older than the last one it applied for the group from the same
 // coordinator (REQUEST_TIMED_OUT): one given up on as timed out and overtaken by a newer one can
 // no longer land after it and move the group's offsets back.
@@ -190,7 +190,8 @@ export class ControllerOffsetStore implements OffsetStore {
       await this.call('DELETE', groupPath(groupId));
       return;
     }
-    await this.call('POST', deletionsPath(groupId), { coordinator, partitions: null });
+    const sequence = this.nextSequence++;
+    await this.call('POST', deletionsPath(groupId), { coordinator, sequence, partitions: null });
   }
 
   async deleteOffsets(
@@ -205,6 +206,7 @@ export class ControllerOffsetStore implements OffsetStore {
 
     const body = {
       coordinator,
+      sequence: this.nextSequence++,
       partitions: partitions.map(({ topic, partition }) => ({ topic, partition })),
     };
     await this.call('POST', deletionsPath(groupId), body);

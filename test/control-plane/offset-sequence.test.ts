@@ -2,6 +2,7 @@
 // a group, and a commit older than the last one applied from the same coordinator incarnation
 // (node id and broker epoch) is refused with REQUEST_TIMED_OUT, so the group's committed offset
 // never moves back to it. A commit from another incarnation starts the numbering afresh.
+// Deletions are numbered with the commits and refused the same way.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLateCommit } from '../../control-plane/apply/offsets.ts';
@@ -51,6 +52,41 @@ function apply(applier: Applier, groupId: string, ...sent: Sent[]) {
 function committed(applier: Applier, groupId: string): bigint | undefined {
   return readGroupOffsets(applier.db, groupId, null)[0]?.offset;
 }
+
+describe('numbered deletions', () => {
+  const deletion = (coordinator: CoordinatorRef, sequence: number): Command => ({
+    type: 'deleteGroupOffsets',
+    groupId: 'g',
+    topics: null,
+    partitions: [{ topic: 't', partition: 0 }],
+    coordinator,
+    sequence,
+  });
+
+  it('refuses a deletion sent before a commit that was applied first: the commit stays', () => {
+    const applier = cluster([1]);
+    const owner = coordinatorOf(applier, 'g');
+    apply(applier, 'g', { coordinator: owner, sequence: 6, offset: 60 });
+
+    const late = applier.apply(deletion(owner, 5));
+
+    expect(late.ok).toBe(false);
+    if (!late.ok) expect(late.rejection.errorCode).toBe(ErrorCode.REQUEST_TIMED_OUT);
+    expect(committed(applier, 'g')).toBe(60n);
+  });
+
+  it('refuses a commit sent before a deletion that was applied first: the offset stays gone', () => {
+    const applier = cluster([1]);
+    const owner = coordinatorOf(applier, 'g');
+    apply(applier, 'g', { coordinator: owner, sequence: 1, offset: 10 });
+    applier.ok(deletion(owner, 3));
+
+    const [late] = apply(applier, 'g', { coordinator: owner, sequence: 2, offset: 20 });
+
+    expect(late.code).toBe(ErrorCode.REQUEST_TIMED_OUT);
+    expect(committed(applier, 'g')).toBeUndefined();
+  });
+});
 
 describe('numbered commits of one coordinator', () => {
   it('refuses commit A that arrives after commit B, sent later: the offset stays at B', () => {
