@@ -6,8 +6,9 @@
 // closed by its kernel, so the leader sees that request cut without an answer within
 // milliseconds; the node is fenced after a short grace unless it shows itself again (a new
 // presence request or a heartbeat), instead of after a whole session timeout. A node that is
-// paused or cut off by the network keeps its connection, and is found by the session timeout. Timing stays here, on the leader: what enters the log is a decision
-// naming the broker epoch it was made for, so a late decision cannot fence a newer registration.
+// paused or cut off by the network keeps its connection, and is found by the session timeout.
+// Timing stays here, on the leader: what enters the log is a decision naming the broker epoch it
+// was made for, so a late decision cannot fence a newer registration.
 // Each time this controller starts leading (a new Raft term), every node gets a fresh session, so
 // nobody is fenced for heartbeats that went to the previous leader; the same after this process
 // was paused (stopped, or its event loop stalled), when it could not have seen heartbeats.

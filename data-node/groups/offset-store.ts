@@ -9,10 +9,10 @@
 // NOT_COORDINATOR unless, in its committed state, that node is live under that epoch and the
 // group's coordinator by placement, so a node that lost its groups cannot move their offsets.
 //
-// Every commit and deletion request carries a sequence, growing with each request this store sends. The
-// controller refuses a request older than the last one it applied for the group from the same
-// coordinator (REQUEST_TIMED_OUT): one given up on as timed out and overtaken by a newer one can
-// no longer land after it and move the group's offsets back.
+// Every commit and deletion request carries a sequence, growing with each request this store
+// sends. The controller refuses a request older than the last one it applied for the group from
+// the same coordinator (REQUEST_TIMED_OUT): one given up on as timed out and overtaken by a newer
+// one can no longer land after it and move the group's offsets back.
 import { z } from 'zod';
 import type { ClusterSnapshot } from '../../shared/cluster-metadata.ts';
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
