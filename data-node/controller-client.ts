@@ -95,6 +95,11 @@ interface CallOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * How late a held request (the metadata long poll, the presence request) may be answered before
+ * the controller is taken as frozen and the next one is tried.
+ */
+const HELD_ANSWER_MARGIN_MS = 2_000;
 
 export class ControllerClient {
   /** Index of the controller that answered last; calls start there. */
@@ -121,7 +126,7 @@ export class ControllerClient {
    * control-plane/http/presence-routes.ts).
    */
   async presence(request: PresenceRequest, signal: AbortSignal): Promise<void> {
-    const timeoutMs = request.holdMs + DEFAULT_TIMEOUT_MS;
+    const timeoutMs = request.holdMs + HELD_ANSWER_MARGIN_MS;
     await this.call('POST', '/internal/v1/data-nodes/presence', {
       body: request,
       timeoutMs,
@@ -132,7 +137,8 @@ export class ControllerClient {
   /** Long poll: answers once changes exist after `since`, or after about `waitMs` without any. */
   async metadata(since: number, waitMs: number, signal?: AbortSignal): Promise<MetadataResponse> {
     const path = `/internal/v1/metadata?since=${since}&waitMs=${waitMs}`;
-    const body = await this.call('GET', path, { timeoutMs: waitMs + DEFAULT_TIMEOUT_MS, signal });
+    const timeoutMs = waitMs + HELD_ANSWER_MARGIN_MS;
+    const body = await this.call('GET', path, { timeoutMs, signal });
     return MetadataResponse.parse(body);
   }
 
