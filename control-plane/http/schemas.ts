@@ -232,6 +232,19 @@ export const GroupParam = z.object({
   groupId: z.string().openapi({ param: { name: 'groupId', in: 'path' } }),
 });
 
+/** The number a coordinator gives each offset write (commit or deletion) it sends. */
+const WriteSequence = z
+  .number()
+  .int()
+  .min(0)
+  .max(Number.MAX_SAFE_INTEGER)
+  .optional()
+  .openapi({
+    description:
+      'Grows with every commit or deletion the coordinator sends for the group. One older than ' +
+      'the last applied from the same coordinator is refused (REQUEST_TIMED_OUT).',
+  });
+
 export const CommitOffsetsBody = z
   .strictObject({
     coordinator: z
@@ -241,17 +254,7 @@ export const CommitOffsetsBody = z
       .openapi({
         description: 'The committing coordinator; refused (NOT_COORDINATOR) once it is stale.',
       }),
-    sequence: z
-      .number()
-      .int()
-      .min(0)
-      .max(Number.MAX_SAFE_INTEGER)
-      .optional()
-      .openapi({
-        description:
-          'Grows with every commit the coordinator sends for the group. A commit older than ' +
-          'the last applied from the same coordinator is refused (REQUEST_TIMED_OUT).',
-      }),
+    sequence: WriteSequence,
     offsets: z.array(
       z.strictObject({
         topic: z.string(),
@@ -310,13 +313,7 @@ const CoordinatorRef = z.strictObject({ nodeId: NodeId, brokerEpoch: Epoch }).op
 export const DeleteOffsetsBody = z
   .strictObject({
     coordinator: CoordinatorRef,
-    sequence: z
-      .number()
-      .int()
-      .min(0)
-      .max(Number.MAX_SAFE_INTEGER)
-      .optional()
-      .openapi({ description: "Numbered with the coordinator's commits of the group." }),
+    sequence: WriteSequence,
     partitions: z
       .array(z.strictObject({ topic: z.string(), partition: PartitionIndex }))
       .nullable()
