@@ -19,9 +19,9 @@
 // Deletions from a coordinator are numbered with its commits and checked the same way, so a
 // deletion that timed out cannot remove a newer commit, nor a late commit undo a deletion.
 //
-// Known shortcoming: a coordinator that loses a group
-// and gets it back under the same broker epoch starts afresh when its first commit after the
-// return is applied; a commit from its first tenure arriving before that one is still applied.
+// Known shortcoming: a coordinator that loses a group and gets it back under the same broker
+// epoch starts afresh when its first commit after the return is applied; a commit from its first
+// tenure arriving before that one is still applied.
 import { and, eq, inArray, lt, max, or } from 'drizzle-orm';
 import { coordinatorFor } from '../../data-node/groups/placement.ts';
 import { ErrorCode } from '../../shared/kafka-errors.ts';
@@ -115,9 +115,8 @@ function refusal(tx: StateTx, isCurrent: CoordinatorCheck, commit: GroupCommit):
     return refuse(ErrorCode.NOT_COORDINATOR, why);
   }
 
-  if (sequence == null) return null;
-  const last = readSequence(tx, groupId);
-  if (last === undefined || !isLateCommit(last, coordinator, sequence)) return null;
+  const last = lateAfter(tx, groupId, coordinator, sequence);
+  if (last === null) return null;
 
   const why =
     `commit ${sequence} of ${groupId} from data node ${nodeId} arrived after its commit ` +
@@ -152,6 +151,18 @@ export function isLateCommit(
   return coordinator.brokerEpoch < last.brokerEpoch;
 }
 
+/** The write applied last for the group if the one numbered `sequence` was sent before it. */
+function lateAfter(
+  tx: StateTx,
+  groupId: string,
+  coordinator: CoordinatorRef,
+  sequence: number | null | undefined,
+): AppliedSequence | null {
+  if (sequence == null) return null;
+  const last = readSequence(tx, groupId);
+  return last !== undefined && isLateCommit(last, coordinator, sequence) ? last : null;
+}
+
 function readSequence(tx: StateTx, groupId: string): AppliedSequence | undefined {
   return tx
     .select({
@@ -164,7 +175,6 @@ function readSequence(tx: StateTx, groupId: string): AppliedSequence | undefined
     .get();
 }
 
-/** Remembers a numbered commit from a coordinator as the group's last; others change nothing. */
 /** Remembers the sequence of a write (commit or deletion) applied for its group. */
 function recordSequence(
   ctx: ApplyContext,
@@ -218,15 +228,13 @@ export function deleteGroupOffsets(
     reject('notCoordinator', `data node ${coordinator.nodeId} does not coordinate ${groupId}`);
   }
 
-  if (coordinator !== null && sequence !== null) {
-    const last = readSequence(ctx.tx, groupId);
-    if (last !== undefined && isLateCommit(last, coordinator, sequence)) {
-      reject(
-        'lateOffsetWrite',
-        `deletion ${sequence} of ${groupId} from data node ${coordinator.nodeId} arrived after ` +
-          `its write ${last.sequence} was applied: it was sent earlier`,
-      );
-    }
+  const last = coordinator === null ? null : lateAfter(ctx.tx, groupId, coordinator, sequence);
+  if (last !== null) {
+    reject(
+      'lateOffsetWrite',
+      `deletion ${sequence} of ${groupId} from data node ${last.nodeId} arrived after ` +
+        `its write ${last.sequence} was applied: it was sent earlier`,
+    );
   }
 
   const result = ctx.tx.delete(groupOffsets).where(deletionFilter(command)).run();
@@ -269,8 +277,8 @@ export function reportActiveGroups(
     if (!listed.has(groupId)) writeActivity(ctx, groupId, null);
   }
 
-  const dataNodes = readDataNodes(ctx.tx);
-  const mine = [...listed].filter((g) => coordinatorFor(g, { dataNodes })?.nodeId === nodeId);
+  const isCurrent = coordinatorCheck(ctx.tx);
+  const mine = [...listed].filter((groupId) => isCurrent(groupId, command.coordinator));
   for (const groupId of mine) writeActivity(ctx, groupId, command.coordinator);
   return { active: mine.length };
 }

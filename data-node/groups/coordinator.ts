@@ -165,9 +165,8 @@ export class GroupCoordinator {
     this.nodeId = options.nodeId;
     this.logger = options.logger.child({ component: 'group-coordinator' });
     this.metadata = options.metadata;
-    this.offsetStore = new CoordinatorOffsetStore(options.offsets, () =>
-      coordinatorRef(this.nodeId, this.metadata()),
-    );
+    const self = () => coordinatorRef(this.nodeId, this.metadata());
+    this.offsetStore = new CoordinatorOffsetStore(options.offsets, self);
     this.offsets = new GroupOffsets(this.offsetStore, this.logger);
     this.offsetDeletes = {
       refusal: (groupId) => this.refusal(groupId),
@@ -178,7 +177,7 @@ export class GroupCoordinator {
     // Retention of offsets counts from the last time a group had members: report who has them.
     this.activity = new GroupActivityReporter({
       store: this.offsetStore,
-      self: () => coordinatorRef(this.nodeId, this.metadata()),
+      self,
       activeGroups: () => this.activeGroupIds(),
       logger: this.logger,
     });

@@ -20,7 +20,8 @@ import {
 import type { ApiHandler } from '../handlers/context.ts';
 import type { GroupService } from '../handlers/groups.ts';
 import { CONSUMER_PROTOCOL_TYPE, type Group } from './group.ts';
-import type { OffsetStore, TopicPartitionRef } from './offset-store.ts';
+import type { TopicPartitionRef } from './offset-store.ts';
+import type { GroupOffsets } from './offsets.ts';
 
 export interface OffsetDeleteDeps {
   /** Why this node cannot serve the group now (NOT_COORDINATOR, ...), or null when it can. */
@@ -28,7 +29,7 @@ export interface OffsetDeleteDeps {
   /** The group as loaded on this node, if it is. */
   group: (groupId: string) => Group | undefined;
   /** The group's offsets in commit order, naming this node as the coordinator in its writes. */
-  store: Pick<OffsetStore, 'fetch' | 'deleteOffsets'>;
+  store: Pick<GroupOffsets, 'fetch' | 'deleteOffsets' | 'errorCode'>;
   logger: Logger;
 }
 
@@ -46,7 +47,7 @@ export async function offsetDelete(
   try {
     hasOffsets = (await deps.store.fetch(groupId, null)).length > 0;
   } catch (err) {
-    return failed(errorCodeOf(err, deps, groupId));
+    return failed(deps.store.errorCode(err, groupId, 'offset delete failed'));
   }
 
   // Read after the store answered: members may have joined meanwhile.
@@ -75,7 +76,7 @@ async function deleteUnsubscribed(
   try {
     await deps.store.deleteOffsets(request.groupId, deletable);
   } catch (err) {
-    return failed(errorCodeOf(err, deps, request.groupId));
+    return failed(deps.store.errorCode(err, request.groupId, 'offset delete failed'));
   }
 
   if (deletable.length > 0) {
@@ -94,16 +95,6 @@ function failed(errorCode: number): OffsetDeleteResponse {
 function answer(topic: OffsetDeleteRequest['topics'][number], errorCode: number): TopicAnswer {
   const partitions = topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode }));
   return { name: topic.name, partitions };
-}
-
-function errorCodeOf(err: unknown, deps: OffsetDeleteDeps, groupId: string): number {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'number') {
-    deps.logger.warn({ group: groupId, err: String(err), errorCode: code }, 'offset delete failed');
-    return code;
-  }
-  deps.logger.error({ group: groupId, err }, 'offset delete failed');
-  return ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
 /** The dispatcher's route for OffsetDelete: hands the request to the group coordinator. */

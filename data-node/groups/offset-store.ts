@@ -245,7 +245,7 @@ function deletionsPath(groupId: string): string {
 }
 
 /** Consecutive parts of `items`, each at most `bytesMax` of JSON unless one item alone is more. */
-export function splitBySize<T>(items: readonly T[], bytesMax: number): T[][] {
+function splitBySize<T>(items: readonly T[], bytesMax: number): T[][] {
   const parts: T[][] = [];
   let part: T[] = [];
   let bytes = 0;

@@ -9,18 +9,15 @@
 // of the OffsetFetch with which the partition's next owner learns where to start, so that fetch
 // answers only after the commit settled (test/groups/commit-fetch-order.test.ts).
 //
-// A commit whose controller call failed without an answer (a timeout) is reported as failed and
-// the queue moves on, though the controller may still apply it later. The store numbers every
-// commit request (offset-store.ts) and the controller refuses one older than a commit it already
-// applied from this coordinator, so such a straggler cannot move the offset back to where it was.
+// A commit or deletion whose controller call failed without an answer (a timeout) is reported as
+// failed and the queue moves on, though the controller may still apply it later. The store numbers
+// every commit and deletion request (offset-store.ts) and the controller refuses one older than a
+// write it already applied from this coordinator, so such a straggler cannot move the offset back
+// nor undo a later deletion.
 //
 // Nothing is cached: reads go to the controller, which answers from its committed state, so an
 // offset this node committed is always seen by the next fetch, on this node or on the next
 // coordinator of the group.
-//
-// Known shortcoming: deletions carry no sequence. One that timed out may still be applied after
-// a newer commit and remove that commit's offsets; a commit that timed out before a deletion may
-// still be applied after it and bring back the offset the deletion removed.
 import { ErrorCode, KafkaError } from '../../shared/kafka-errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type {
