@@ -5,11 +5,8 @@
 // in-process: the coordinator's queue and store talk to a real controller app through
 // app.request(), with a stand-in for the network that can hold requests back.
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../control-plane/app.ts';
-import { createControllerCore } from '../../control-plane/controller.ts';
-import { openStateDb } from '../../control-plane/db/database.ts';
 import { readDataNode } from '../../control-plane/db/queries.ts';
-import { ControllerProblem, ControllerUnavailable } from '../../data-node/controller-client.ts';
+import { ControllerUnavailable } from '../../data-node/controller-client.ts';
 import {
   ControllerOffsetStore,
   CoordinatorOffsetStore,
@@ -19,6 +16,7 @@ import {
 import { GroupOffsets } from '../../data-node/groups/offsets.ts';
 import { ErrorCode } from '../../shared/kafka-errors.ts';
 import { silentLogger } from '../../shared/logger.ts';
+import { controllerWithTopic } from './controller-app.ts';
 import { settle } from './coordinator-harness.ts';
 
 interface Request {
@@ -57,35 +55,8 @@ class Network implements ControllerCaller {
 }
 
 async function setup() {
-  const core = createControllerCore({
-    controllerId: 1,
-    db: openStateDb(':memory:').db,
-    dataNodeSessionTimeoutMs: 6000,
-    logger: silentLogger,
-  });
-  const app = buildApp(core);
-  await core.log.propose({ type: 'initCluster', clusterId: 'c' });
-  await core.log.propose({
-    type: 'registerDataNode',
-    nodeId: 1,
-    host: '127.0.0.1',
-    kafkaPort: 9092,
-    rack: null,
-    incarnationId: 'one',
-  });
-  const topic = { name: 't', partitions: 2, replicationFactor: 1, configs: {} };
-  await core.log.propose({ type: 'createTopic', topicId: core.newTopicId(), ...topic });
-
-  const network = new Network(async ({ method, path, body }) => {
-    const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
-    if (body !== undefined) init.body = JSON.stringify(body);
-
-    const response = await app.request(path, init);
-    const answer = (await response.json()) as Record<string, unknown>;
-    if (response.ok) return answer;
-    const code = answer.kafkaErrorCode as number | undefined;
-    throw new ControllerProblem(response.status, String(answer.detail), code, undefined);
-  });
+  const { core, request } = await controllerWithTopic(2);
+  const network = new Network(({ method, path, body }) => request(method, path, body));
 
   const { brokerEpoch } = readDataNode(core.stateMachine.db, 1)!;
   const store = new CoordinatorOffsetStore(new ControllerOffsetStore(network), () => ({

@@ -1,41 +1,20 @@
 // An OffsetCommit larger than the controller's 4 MiB request body limit: the data node's store
 // sends it in parts, and every partition is committed. Driven in-process: the store talks to a
-// real controller app through app.request(), which applies the same body limit as its socket.
+// real controller app through app.request() (./controller-app.ts), which applies the same body limit as its socket.
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../control-plane/app.ts';
-import { createControllerCore } from '../../control-plane/controller.ts';
-import { openStateDb } from '../../control-plane/db/database.ts';
 import { readDataNode } from '../../control-plane/db/queries.ts';
-import { ControllerProblem } from '../../data-node/controller-client.ts';
 import {
   COMMIT_REQUEST_BYTES_MAX,
   ControllerOffsetStore,
   type CommittedOffset,
   type ControllerCaller,
 } from '../../data-node/groups/offset-store.ts';
-import { silentLogger } from '../../shared/logger.ts';
+import { controllerWithTopic } from './controller-app.ts';
 
 const PARTITIONS = 1500;
 
 async function controller() {
-  const core = createControllerCore({
-    controllerId: 1,
-    db: openStateDb(':memory:').db,
-    dataNodeSessionTimeoutMs: 6000,
-    logger: silentLogger,
-  });
-  const app = buildApp(core);
-  await core.log.propose({ type: 'initCluster', clusterId: 'c' });
-  await core.log.propose({
-    type: 'registerDataNode',
-    nodeId: 1,
-    host: '127.0.0.1',
-    kafkaPort: 9092,
-    rack: null,
-    incarnationId: 'one',
-  });
-  const topic = { name: 't', partitions: PARTITIONS, replicationFactor: 1, configs: {} };
-  await core.log.propose({ type: 'createTopic', topicId: core.newTopicId(), ...topic });
+  const { core, request } = await controllerWithTopic(PARTITIONS);
 
   // As the data node's controller client answers: JSON, or a ControllerProblem.
   const sequences: number[] = [];
@@ -43,14 +22,7 @@ async function controller() {
     async call(method, path, options = {}) {
       const sequence = (options.body as { sequence?: number } | undefined)?.sequence;
       if (sequence !== undefined) sequences.push(sequence);
-      const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
-      if (options.body !== undefined) init.body = JSON.stringify(options.body);
-
-      const response = await app.request(path, init);
-      const answer = (await response.json()) as Record<string, unknown>;
-      if (response.ok) return answer;
-      const code = answer.kafkaErrorCode as number | undefined;
-      throw new ControllerProblem(response.status, String(answer.detail), code, undefined);
+      return request(method, path, options.body);
     },
   };
   return { core, caller, sequences };
