@@ -17,6 +17,14 @@ import { ApiKey, type FetchResponsePartition } from '../shared/protocol/index.ts
 import { BrokerConnection } from './broker-connection.ts';
 import type { FollowerAnswer, FollowerCall, Partition } from './partition.ts';
 
+/** One partition of a leader's answer, before it is matched to the call that asked. */
+interface AnsweredPartition {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  answer: () => FollowerAnswer;
+}
+
 export interface ReplicaFetcherOptions {
   nodeId: number;
   /** The partitions held here. */
@@ -207,25 +215,20 @@ class LeaderFetcher {
       timeoutMs,
     );
 
-    let healthy = true;
-    const steps: Promise<void>[] = [];
-    for (const topic of response.topics) {
-      for (const part of topic.partitions) {
-        const found = findPending(pending, topic.topic, part.partition);
-        if (found === undefined || answered.has(found)) continue;
-        answered.add(found);
-        healthy &&= part.errorCode === ErrorCode.NONE;
-        const answer: FollowerAnswer = {
+    const parts = response.topics.flatMap((topic) =>
+      topic.partitions.map((part) => ({
+        topic: topic.topic,
+        partition: part.partition,
+        errorCode: part.errorCode,
+        answer: (): FollowerAnswer => ({
           kind: 'epoch',
           errorCode: part.errorCode,
           leaderEpoch: part.leaderEpoch,
           endOffset: part.endOffset,
-        };
-        steps.push(this.answer(found, answer));
-      }
-    }
-    await Promise.all(steps);
-    return healthy;
+        }),
+      })),
+    );
+    return this.deliver(pending, answered, parts);
   }
 
   private async fetch(
@@ -262,16 +265,34 @@ class LeaderFetcher {
     const response = await connection.send(ApiKey.Fetch, FETCH_VERSION, body, timeoutMs);
     if (response.errorCode !== ErrorCode.NONE) return false;
 
+    const parts = response.responses.flatMap((topic) =>
+      topic.partitions.map((part) => ({
+        topic: topic.topic,
+        partition: part.partitionIndex,
+        errorCode: part.errorCode,
+        answer: () => fetchAnswer(part),
+      })),
+    );
+    return this.deliver(pending, answered, parts);
+  }
+
+  /**
+   * Hands each partition of an answer to the pending call it belongs to, once; resolves when all
+   * have acted on it, true when none reported an error.
+   */
+  private async deliver(
+    pending: Pending[],
+    answered: Set<Pending>,
+    parts: AnsweredPartition[],
+  ): Promise<boolean> {
     let healthy = true;
     const steps: Promise<void>[] = [];
-    for (const topic of response.responses) {
-      for (const part of topic.partitions) {
-        const found = findPending(pending, topic.topic, part.partitionIndex);
-        if (found === undefined || answered.has(found)) continue;
-        answered.add(found);
-        healthy &&= part.errorCode === ErrorCode.NONE;
-        steps.push(this.answer(found, fetchAnswer(part)));
-      }
+    for (const part of parts) {
+      const found = findPending(pending, part.topic, part.partition);
+      if (found === undefined || answered.has(found)) continue;
+      answered.add(found);
+      healthy &&= part.errorCode === ErrorCode.NONE;
+      steps.push(this.answer(found, part.answer()));
     }
     await Promise.all(steps);
     return healthy;
